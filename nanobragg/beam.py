@@ -1,0 +1,158 @@
+"""Beam model: sources (divergence x dispersion, or a source file), polarization, fluence.
+
+Each source is a unit vector from the sample towards the source (the incident direction is its
+negative) and a wavelength in metres. Intensities of all sources are equal: the C program
+ignores the source file's intensity column and divides the pixel sum by the source count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from nanobragg.config import BeamConfig
+from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, unitize
+
+SOURCE_DISTANCE = 10.0  # m, fixed in C
+
+
+@dataclass
+class Sources:
+    """[S, 3] unit vectors sample -> source, and [S] wavelengths (m)."""
+
+    directions: torch.Tensor
+    wavelengths: torch.Tensor
+    #: what C prints per source: raw position X Y Z, I and lambda
+    table: list[tuple[float, float, float, float, float]]
+    divergence_steps: int
+    dispersion: float
+    dispsteps: int
+    hdivrange: float
+    hdivstep: float
+    vdivrange: float
+    vdivstep: float
+    divergence_grid: list[tuple[float, float]]
+
+
+def _steps_rule(rng: float, step: float, steps: int, only_steps_range: float = 1.0):
+    """C's shared rule for (range, step, count) of divergence/dispersion; -1 = unset."""
+    if steps <= 0:
+        if rng < 0:
+            return (step, step, 2) if step > 0 else (0.0, 0.0, 1)
+        if step <= 0:
+            return rng, rng, 2
+        return rng, step, math.ceil(rng / step)
+    if rng < 0:
+        if step <= 0:
+            return only_steps_range, only_steps_range / steps, steps
+        return step, step, 2
+    if step <= 0:
+        steps = max(steps, 2)
+        return rng, rng / (steps - 1), steps
+    return rng, step, steps
+
+
+def _sane(rng: float, step: float, steps: int):
+    if rng <= 0 or step <= 0 or steps <= 0:
+        return 0.0, 0.0, 1
+    return rng, step, steps
+
+
+def _unset(x, default):
+    return default if x is None else x
+
+
+def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> Sources:
+    """Sources from ``cfg.sources`` (file rows) or the divergence/dispersion grid."""
+    lam0 = float(cfg.wavelength)
+    hrange, hstep, hsteps = _sane(*_steps_rule(
+        _unset(cfg.hdivrange, -1.0), _unset(cfg.hdivstep, -1.0), _unset(cfg.hdivsteps, -1)))
+    vrange, vstep, vsteps = _sane(*_steps_rule(
+        _unset(cfg.vdivrange, -1.0), _unset(cfg.vdivstep, -1.0), _unset(cfg.vdivsteps, -1)))
+    disp, dstep, dsteps = _sane(*_steps_rule(
+        _unset(cfg.dispersion, 0.0), -1.0, _unset(cfg.dispsteps, -1)))
+    grid: list[tuple[float, float]] = []
+    if cfg.sources is not None and len(cfg.sources):
+        positions, lams, intensities = _file_sources(cfg, beam, lam0)
+    else:
+        vert = unitize(cross(beam, polar))
+        start = -SOURCE_DISTANCE * beam
+        pos_list, lam_list = [], []
+        for ih in range(hsteps):
+            for iv in range(vsteps):
+                hdiv = hstep * ih - hrange / 2.0
+                vdiv = vstep * iv - vrange / 2.0
+                if cfg.round_div and _outside_ellipse(hdiv, vdiv, hrange, hstep, hsteps,
+                                                      vrange, vstep, vsteps):
+                    continue
+                grid.append((hdiv, vdiv))
+                p = rotate_axis(rotate_axis(start, polar, vdiv), vert, hdiv)
+                for idisp in range(dsteps):
+                    pos_list.append(p)
+                    lam_list.append(lam0 * (1.0 + dstep * idisp - disp / 2.0))
+        positions = torch.stack(pos_list)
+        lams = torch.tensor(lam_list, dtype=torch.float64)
+        intensities = [1.0 / len(lam_list)] * len(lam_list)
+    table = [
+        (float(p[0]), float(p[1]), float(p[2]), float(i), float(lam))
+        for p, i, lam in zip(positions, intensities, lams, strict=True)
+    ]
+    return Sources(
+        directions=unitize(positions), wavelengths=lams, table=table,
+        divergence_steps=len(grid), dispersion=disp, dispsteps=dsteps,
+        hdivrange=hrange, hdivstep=hstep, vdivrange=vrange, vdivstep=vstep, divergence_grid=grid,
+    )
+
+
+def _ieee_div(num: float, den: float) -> float:
+    """num/den with IEEE semantics (x/0 = ±inf, 0/0 = NaN), as the C arithmetic behaves."""
+    if den != 0.0:
+        return num / den
+    return math.nan if num == 0.0 or math.isnan(num) else math.copysign(math.inf, num)
+
+
+def _outside_ellipse(hdiv, vdiv, hrange, hstep, hsteps, vrange, vstep, vsteps) -> bool:
+    """C's elliptical cut of the divergence grid (keep when 4*test <= 1.1; NaN keeps)."""
+    h_num = hdiv * hdiv - hstep * hstep / 4.0 * (1 - hsteps % 2)
+    v_num = vdiv * vdiv - vstep * vstep / 4.0 * (1 - vsteps % 2)
+    test = _ieee_div(_ieee_div(h_num, hrange), hrange)
+    test += _ieee_div(_ieee_div(v_num, vrange), vrange)
+    return test * 4.0 > 1.1
+
+
+def _file_sources(cfg: BeamConfig, beam: torch.Tensor, lam0: float):
+    rows = torch.as_tensor(cfg.sources, dtype=torch.float64).reshape(-1, 5)
+    default_pos = -SOURCE_DISTANCE * beam
+    pos = torch.where(torch.isnan(rows[:, :3]), default_pos[None, :], rows[:, :3])
+    intensity = torch.where(torch.isnan(rows[:, 3]), torch.ones_like(rows[:, 3]), rows[:, 3])
+    lam = torch.where(torch.isnan(rows[:, 4]), torch.full_like(rows[:, 4], lam0), rows[:, 4])
+    return pos, lam, intensity.tolist()
+
+
+def fluence_from_config(cfg: BeamConfig) -> float:
+    """C: fluence = flux * exposure / beamsize² when flux is given."""
+    if cfg.flux != 0.0 and cfg.exposure > 0.0 and cfg.beamsize >= 0:
+        return cfg.flux * cfg.exposure / cfg.beamsize / cfg.beamsize
+    return cfg.fluence
+
+
+def polarization_factor(
+    kahn: float, incident: torch.Tensor, diffracted: torch.Tensor, axis: torch.Tensor
+) -> torch.Tensor:
+    """Kahn polarization factor for unit vectors [..., 3]; 0.5(1 + cos²2θ) when kahn = 0."""
+    cos2t = dot(incident, diffracted)
+    cos2t_sqr = cos2t * cos2t
+    sin2t_sqr = 1 - cos2t_sqr
+    if kahn == 0.0:
+        return 0.5 * (1.0 + cos2t_sqr - 0.0 * sin2t_sqr)
+    axis = axis.to(incident.dtype)
+    b_in = unitize(cross(axis.expand_as(incident), incident))
+    e_in = unitize(cross(incident, b_in))
+    psi = -torch.atan2(dot(diffracted, b_in), dot(diffracted, e_in))
+    return 0.5 * (1.0 + cos2t_sqr - kahn * torch.cos(2 * psi) * sin2t_sqr)
+
+
+def wavelength_tensor(cfg: BeamConfig) -> torch.Tensor:
+    return as_tensor(cfg.wavelength)

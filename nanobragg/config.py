@@ -1,0 +1,313 @@
+"""Validated simulation configuration, in SI units.
+
+Everything the user asks for lands here exactly once, converted from the command-line units
+(mm, Å, degrees, mrad, µm) to metres and radians by the caller (see :mod:`nanobragg.units`).
+Fields that the C program derives when they are not given are ``None``: the physics modules
+(:mod:`~nanobragg.detector`, :mod:`~nanobragg.beam`, :mod:`~nanobragg.crystal`) resolve them with
+C's rules, so that "not given" and "given as the default value" stay distinguishable, as they are
+in C (e.g. ``-Xbeam`` moves the pivot, an explicit ``-oversample`` suppresses the auto choice).
+
+Scalars that can be refined (cell, misset, distance, beam centre, rotations, wavelength, mosaic
+spread, N) accept a float or a 0-d ``torch.Tensor`` (which may carry ``requires_grad``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+
+from nanobragg.errors import ConfigError
+
+Scalar = Union[float, torch.Tensor]
+Vec3 = tuple[float, float, float]
+
+
+class Convention(str, Enum):
+    """Detector/beam axis convention (C: ``-mosflm``, ``-denzo``, ``-adxv``, ``-xds``, ``-dials``)."""
+
+    MOSFLM = "mosflm"
+    DENZO = "denzo"
+    ADXV = "adxv"
+    XDS = "xds"
+    DIALS = "dials"
+    CUSTOM = "custom"
+
+
+class Pivot(str, Enum):
+    """What stays fixed when the detector rotates: the direct-beam spot or the sample-near point."""
+
+    BEAM = "beam"
+    SAMPLE = "sample"
+
+
+class CrystalShape(str, Enum):
+    """Lattice transform model (C: ``-square_xtal`` (default), ``-round_xtal``, ...)."""
+
+    SQUARE = "square"
+    ROUND = "round"
+    GAUSS = "gauss"
+    TOPHAT = "tophat"
+
+
+class Interpolation(str, Enum):
+    """Structure-factor lookup: C's ``auto`` turns tricubic on when any N <= 2."""
+
+    AUTO = "auto"
+    NEAREST = "nearest"
+    TRICUBIC = "tricubic"
+
+
+@dataclass
+class Quirks:
+    """Behaviours of the C program that look like bugs; all on = bit-parity with C.
+
+    ``Quirks.corrected()`` switches every one off (the corrected-physics mode).
+    See ``docs/quirks.md`` for what each one does to an image.
+    """
+
+    #: phi = 0 steps reuse the orientation of the previously evaluated phi step (C-PARITY-001).
+    phi_carryover: bool = True
+    #: -oversample_omega/_polar/_thick multiply the running pixel sum after every term.
+    running_sum_oversample: bool = True
+    #: with detector layers, only the last layer's capture fraction scales the sum.
+    last_layer_capture: bool = True
+    #: the water background (already r_e^2 * fluence) is scaled again like the Bragg term.
+    water_double_scaling: bool = True
+    #: the first out-of-range tricubic neighbourhood switches interpolation off for the rest.
+    interpolation_fallback: bool = True
+
+    @classmethod
+    def corrected(cls) -> Quirks:
+        return cls(False, False, False, False, False)
+
+
+@dataclass
+class DetectorConfig:
+    """Flat (or spherical) pixel-array detector. Lengths in m, angles in rad."""
+
+    convention: Convention = Convention.MOSFLM
+    #: pivot requested by flags; conventions other than CUSTOM force their own.
+    pivot: Pivot | None = None
+    distance: Scalar = 0.1
+    close_distance: Scalar | None = None
+    pixel_size: float = 1.0e-4
+    #: pixel counts; 0 = derive from detsize (C: ceil(detsize/pixel - 0.5)).
+    fpixels: int = 0
+    spixels: int = 0
+    detsize_f: float = 0.1024
+    detsize_s: float = 0.1024
+    #: beam centre in the convention's X/Y frame (C: -Xbeam/-Ybeam), m.
+    beam_x: Scalar | None = None
+    beam_y: Scalar | None = None
+    #: near point (C: -Xclose/-Yclose), m.
+    close_x: Scalar | None = None
+    close_y: Scalar | None = None
+    #: XDS origin in pixels (C: -ORGX/-ORGY).
+    orgx: Scalar | None = None
+    orgy: Scalar | None = None
+    rotx: Scalar = 0.0
+    roty: Scalar = 0.0
+    rotz: Scalar = 0.0
+    twotheta: Scalar = 0.0
+    #: CUSTOM vectors; only used when ``convention`` is CUSTOM (a later -mosflm etc. resets them).
+    fdet_vector: Vec3 | None = None
+    sdet_vector: Vec3 | None = None
+    odet_vector: Vec3 | None = None
+    twotheta_axis: Vec3 | None = None
+    curved: bool = False
+    point_pixel: bool = False
+    #: sensor thickness (m), layer count, and attenuation length (m); None = unset as in C.
+    thickness: float | None = None
+    thicksteps: int | None = None
+    thickstep: float | None = None
+    attenuation_length: float | None = None
+    #: inclusive pixel ranges (fast_min, fast_max, slow_min, slow_max).
+    roi: tuple[int, int, int, int] | None = None
+    #: uint16 [slow, fast]; pixels equal to 0 are not rendered.
+    mask: np.ndarray | None = None
+
+
+@dataclass
+class BeamConfig:
+    """Incident beam: spectrum, divergence, polarization and fluence. SI units."""
+
+    wavelength: Scalar = 1.0e-10
+    fluence: float = 1.25932015286227e29
+    #: photons/s, s, m; when flux != 0 they define the fluence (C rule).
+    flux: float = 0.0
+    exposure: float = 1.0
+    beamsize: float = 1.0e-4
+    #: full fractional bandwidth (C: -dispersion %/100); None = unset.
+    dispersion: float | None = None
+    dispsteps: int | None = None
+    #: divergence ranges and steps in rad; None = unset.
+    hdivrange: float | None = None
+    vdivrange: float | None = None
+    hdivstep: float | None = None
+    vdivstep: float | None = None
+    hdivsteps: int | None = None
+    vdivsteps: int | None = None
+    round_div: bool = True
+    #: rows of (X, Y, Z, I, lambda) with NaN for missing columns (C: -sourcefile).
+    sources: np.ndarray | None = None
+    #: Kahn polarization factor (0 = unpolarized), or no polarization term at all.
+    kahn_factor: float = 0.0
+    nopolar: bool = False
+    #: CUSTOM vectors (only used with the CUSTOM convention).
+    beam_vector: Vec3 | None = None
+    polar_vector: Vec3 | None = None
+    #: water droplet size (m) for the amorphous background.
+    water_size: float = 0.0
+
+
+@dataclass
+class CrystalConfig:
+    """Unit cell, orientation, size, shape and mosaicity. Lengths in m/Å as noted, angles rad."""
+
+    #: a, b, c in Å and alpha, beta, gamma in rad (C: -cell).
+    cell: tuple[Scalar, Scalar, Scalar, Scalar, Scalar, Scalar] | None = None
+    #: MOSFLM A matrix, rows x, y, z; columns a*, b*, c* in λ·Å⁻¹ (C: -mat, first 9 numbers).
+    amatrix: np.ndarray | None = None
+    #: misset angles about x, y, z (rad); None = none.
+    misset: tuple[Scalar, Scalar, Scalar] | None = None
+    misset_random: bool = False
+    #: seed for -misset random; None = same as the noise seed.
+    misset_seed: int | None = None
+    Na: Scalar = 1.0
+    Nb: Scalar = 1.0
+    Nc: Scalar = 1.0
+    #: crystal size along a, b, c (m); > 0 overrides N.
+    sample_x: float = 0.0
+    sample_y: float = 0.0
+    sample_z: float = 0.0
+    shape: CrystalShape = CrystalShape.SQUARE
+    fudge: float = 1.0
+    #: mosaic spread (rad) and domain count; None = unset (C rules pick the default).
+    mosaic_spread: Scalar | None = None
+    mosaic_domains: int | None = None
+    mosaic_seed: int = 12345678
+    #: spindle (CUSTOM only), start angle, range, step (rad) and steps; None = unset.
+    spindle_axis: Vec3 | None = None
+    phi0: Scalar = 0.0
+    osc: float | None = None
+    phistep: float | None = None
+    phisteps: int | None = None
+
+
+@dataclass
+class StructureFactorConfig:
+    """Where F(hkl) comes from."""
+
+    hkl_file: Path | None = None
+    #: Fdump cache: read when no hkl file is given, written when one is (C: -dump).
+    dump_file: Path | None = None
+    default_F: float = 0.0
+    interpolation: Interpolation = Interpolation.AUTO
+
+
+@dataclass
+class SamplingConfig:
+    """Sub-pixel sampling and per-sub-pixel corrections."""
+
+    #: n x n sub-pixels; None = C's automatic choice.
+    oversample: int | None = None
+    oversample_thick: bool = False
+    oversample_polar: bool = False
+    oversample_omega: bool = False
+    #: skip contributions with d = 0.5/stol below this (m); 0 = off.
+    dmin: float = 0.0
+
+
+@dataclass
+class SimulationConfig:
+    """Everything the engine needs to render one float image."""
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    beam: BeamConfig = field(default_factory=BeamConfig)
+    crystal: CrystalConfig = field(default_factory=CrystalConfig)
+    structure_factors: StructureFactorConfig = field(default_factory=StructureFactorConfig)
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    quirks: Quirks = field(default_factory=Quirks)
+    #: noise seed as given on the command line (C negates it internally).
+    seed: int | None = None
+    dtype: torch.dtype = torch.float32
+    device: torch.device | str = "cpu"
+
+    def with_dtype(self, dtype: torch.dtype) -> SimulationConfig:
+        return replace(self, dtype=dtype)
+
+    def validate(self) -> None:
+        """Refuse physically meaningless input with a message naming the input."""
+        validate(self)
+
+
+def _value(x: Scalar | None) -> float | None:
+    if x is None:
+        return None
+    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+
+
+def _check_unit_vector(name: str, v: Vec3 | None) -> None:
+    if v is None:
+        return
+    norm = math.sqrt(sum(c * c for c in v))
+    if not math.isfinite(norm) or norm == 0.0:
+        raise ConfigError(f"{name}: vector {v} has zero or non-finite length")
+    if abs(norm - 1.0) > 1e-3:
+        raise ConfigError(f"{name}: vector {v} is not a unit vector (length {norm:.6g})")
+
+
+def validate(config: SimulationConfig) -> None:
+    det, beam, xtal = config.detector, config.beam, config.crystal
+    if not det.pixel_size > 0:
+        raise ConfigError(f"pixel size must be positive, got {det.pixel_size * 1e3:g} mm")
+    if det.fpixels < 0 or det.spixels < 0:
+        raise ConfigError("detector pixel counts must not be negative")
+    if not _value(beam.wavelength) > 0:
+        raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m")
+    if _value(det.distance) is not None and not _value(det.distance) > 0:
+        raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm")
+    for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis"):
+        _check_unit_vector(f"-{name}", getattr(det, name))
+    for name in ("beam_vector", "polar_vector"):
+        _check_unit_vector(f"-{name}", getattr(beam, name))
+    _check_unit_vector("-spindle_axis", xtal.spindle_axis)
+    if det.convention is Convention.CUSTOM and det.fdet_vector and det.sdet_vector:
+        f, s = np.asarray(det.fdet_vector), np.asarray(det.sdet_vector)
+        cross = np.linalg.norm(np.cross(f, s)) / (np.linalg.norm(f) * np.linalg.norm(s))
+        if cross < 1e-6:
+            raise ConfigError("-fdet_vector and -sdet_vector are parallel")
+    if xtal.cell is None and xtal.amatrix is None:
+        raise ConfigError("no crystal: give -cell a b c alpha beta gamma or -mat FILE")
+    if xtal.cell is not None:
+        a, b, c, al, be, ga = (_value(x) for x in xtal.cell)
+        if min(a, b, c) <= 0:
+            raise ConfigError(f"-cell: lengths must be positive, got {a:g} {b:g} {c:g}")
+        if _triclinic_volume(a, b, c, al, be, ga) <= 1e-12 * a * b * c:
+            raise ConfigError(
+                f"-cell: zero cell volume for angles "
+                f"{math.degrees(al):g} {math.degrees(be):g} {math.degrees(ga):g} deg"
+            )
+    if xtal.amatrix is not None:
+        m = np.asarray(xtal.amatrix, dtype=float)
+        if m.shape != (3, 3):
+            raise ConfigError(f"-mat: need a 3x3 A matrix, got shape {m.shape}")
+        if abs(np.linalg.det(m)) < 1e-30:
+            raise ConfigError("-mat: the A matrix is singular (zero cell volume)")
+    for name in ("Na", "Nb", "Nc"):
+        if _value(getattr(xtal, name)) < 0:
+            raise ConfigError(f"-{name}: number of cells must not be negative")
+    if config.sampling.oversample is not None and config.sampling.oversample < 0:
+        raise ConfigError("-oversample must be positive")
+
+
+def _triclinic_volume(a: float, b: float, c: float, al: float, be: float, ga: float) -> float:
+    ca, cb, cg = math.cos(al), math.cos(be), math.cos(ga)
+    arg = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
+    return a * b * c * math.sqrt(max(arg, 0.0))

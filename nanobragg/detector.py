@@ -1,0 +1,297 @@
+"""Detector model: conventions, pivots, rotations and the position of every (sub-)pixel.
+
+Frames: the lab frame has x along the MOSFLM beam. A detector is a plane spanned by the unit
+vectors ``fdet`` (fast pixel index increases) and ``sdet`` (slow index), with normal ``odet``;
+``pix0`` is the lab position of the corner of pixel (0, 0). Lengths are metres.
+
+Resolution follows the C program step by step (``docs/geometry.md``):
+
+1. pixel counts and sizes; near point (Fclose, Sclose) from ORGX/ORGY or the detector centre;
+2. the convention's axis presets and beam-centre mapping (Fbeam, Sbeam), and its forced pivot;
+3. ``ratio = beam . R(odet)``: distance and close_distance from each other;
+4. SAMPLE pivot: pix0 from the near point, then rotated with the detector; BEAM pivot: pix0
+   placed so that the direct beam hits (Fbeam, Sbeam) on the rotated detector;
+5. Fclose, Sclose, Fbeam, Sbeam, ORGX/ORGY and the DIALS origin recomputed from pix0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from nanobragg.config import Convention, DetectorConfig, Pivot
+from nanobragg.geometry3d import as_tensor, dot, rotate_axis, rotate_xyz, unitize
+
+# Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
+_PRESETS: dict[Convention, tuple[tuple[float, float, float], ...]] = {
+    Convention.MOSFLM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
+    Convention.DENZO: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
+    Convention.ADXV: ((0, 0, 1), (1, 0, 0), (0, -1, 0), (0, 0, 1), (-1, 0, 0), (1, 0, 0), (1, 0, 0)),
+    Convention.XDS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0), (1, 0, 0)),
+    Convention.DIALS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 1, 0), (0, 1, 0)),
+    # CUSTOM starts from C's initial arrays: MOSFLM-like, but the 2theta axis is +y.
+    Convention.CUSTOM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 1)),
+}
+
+
+@dataclass(frozen=True)
+class ConventionAxes:
+    """Unit vectors fixed by the convention (or the CUSTOM flags), before detector rotations."""
+
+    beam: torch.Tensor
+    fdet: torch.Tensor
+    sdet: torch.Tensor
+    odet: torch.Tensor
+    twotheta_axis: torch.Tensor
+    polar: torch.Tensor
+    spindle: torch.Tensor
+
+
+def convention_axes(
+    convention: Convention,
+    custom: dict[str, tuple[float, float, float] | None] | None = None,
+) -> ConventionAxes:
+    """Preset vectors, with CUSTOM overrides (keys as the ConventionAxes fields), unitized.
+
+    An ``odet`` override of zero length is regenerated as fdet x sdet, as C does.
+    """
+    names = ("beam", "fdet", "sdet", "odet", "twotheta_axis", "polar", "spindle")
+    raw = dict(zip(names, _PRESETS[convention]))
+    if convention is Convention.CUSTOM and custom:
+        raw.update({k: v for k, v in custom.items() if v is not None})
+    vecs = {k: unitize(torch.tensor(v, dtype=torch.float64)) for k, v in raw.items()}
+    if float(torch.linalg.vector_norm(torch.tensor(raw["odet"], dtype=torch.float64))) != 1.0:
+        if float(torch.linalg.vector_norm(vecs["odet"])) == 0.0:
+            vecs["odet"] = unitize(torch.linalg.cross(vecs["fdet"], vecs["sdet"]))
+    return ConventionAxes(**vecs)
+
+
+@dataclass
+class DetectorGeometry:
+    """A resolved detector: everything the kernel and the output headers need (SI units)."""
+
+    fpixels: int
+    spixels: int
+    pixel_size: float
+    detsize_f: float
+    detsize_s: float
+    #: rotated unit vectors and the corner of pixel (0, 0), float64 [3]
+    fdet: torch.Tensor
+    sdet: torch.Tensor
+    odet: torch.Tensor
+    pix0: torch.Tensor
+    beam: torch.Tensor
+    distance: torch.Tensor
+    close_distance: torch.Tensor
+    #: direct-beam and near-point coordinates on the detector plane (m)
+    fbeam: torch.Tensor
+    sbeam: torch.Tensor
+    fclose: torch.Tensor
+    sclose: torch.Tensor
+    beam_x: torch.Tensor
+    beam_y: torch.Tensor
+    close_x: torch.Tensor
+    close_y: torch.Tensor
+    orgx: torch.Tensor
+    orgy: torch.Tensor
+    dials_origin_mm: torch.Tensor
+    convention: Convention
+    pivot: Pivot
+    pivot_requested: Pivot
+    twotheta: torch.Tensor
+    curved: bool
+    point_pixel: bool
+    #: sensor layers: count, step (m), attenuation coefficient mu (1/m), total thickness (m)
+    thicksteps: int
+    thickstep: float
+    mu: float
+    thickness: float
+    #: inclusive (fast_min, fast_max, slow_min, slow_max)
+    roi: tuple[int, int, int, int]
+
+
+def _pixel_counts(cfg: DetectorConfig) -> tuple[int, int, float, float]:
+    px = cfg.pixel_size
+    detsize_f = px * cfg.fpixels if cfg.fpixels else cfg.detsize_f
+    detsize_s = px * cfg.spixels if cfg.spixels else cfg.detsize_s
+    fpixels = math.ceil(detsize_f / px - 0.5)
+    spixels = math.ceil(detsize_s / px - 0.5)
+    return fpixels, spixels, detsize_f, detsize_s
+
+
+def _thickness(cfg: DetectorConfig) -> tuple[int, float, float, float]:
+    """C's rules for sensor layers: (thicksteps, thickstep, mu, thickness).
+
+    C's defaults are thickness 0, step and count unset (-1), mu unset (-1).
+    """
+    thick = 0.0 if cfg.thickness is None else cfg.thickness
+    step = -1.0 if cfg.thickstep is None else cfg.thickstep
+    steps = -1 if cfg.thicksteps is None else cfg.thicksteps
+    if steps <= 0:
+        if thick < 0:
+            steps, thick, step = (2, step, step) if step > 0 else (1, 0.0, 0.0)
+        elif step <= 0:
+            steps, step = 2, thick / 2
+        else:
+            steps = math.ceil(thick / step)
+    elif thick < 0:
+        thick, step, steps = (step, step, 2) if step > 0 else (0.5e-6, 0.5e-6 / steps, steps)
+    elif step <= 0:
+        steps = max(steps, 2)
+        step = thick / (steps - 1)
+    mu = -1.0 if cfg.attenuation_length is None else 1.0 / cfg.attenuation_length
+    if thick > 0 and mu < 0:
+        mu = 1.0 / thick
+    if thick <= 0 or step <= 0 or steps <= 0:
+        steps, thick, step = 1, 0.0, 0.0
+    return steps, step, mu, thick
+
+
+def _beam_centre_defaults(cfg: DetectorConfig, px: float, det_f: float, det_s: float,
+                          close_x, close_y):
+    """(Xbeam, Ybeam, Fbeam, Sbeam) before rotations, by convention."""
+    conv = cfg.convention
+    bx, by = cfg.beam_x, cfg.beam_y
+    if conv is Convention.ADXV:
+        bx = (det_f + px) / 2 if bx is None else bx
+        by = (det_s - px) / 2 if by is None else by
+        return bx, by, bx, det_s - as_tensor(by)
+    if conv in (Convention.MOSFLM, Convention.DENZO):
+        bx = (det_s + px) / 2 if bx is None else bx
+        by = (det_f + px) / 2 if by is None else by
+        shift = 0.5 * px if conv is Convention.MOSFLM else 0.0
+        return bx, by, as_tensor(by) + shift, as_tensor(bx) + shift
+    bx = close_x if bx is None else bx
+    by = close_y if by is None else by
+    return bx, by, bx, by
+
+
+def resolve_detector(cfg: DetectorConfig, axes: ConventionAxes | None = None
+                     ) -> DetectorGeometry:
+    """Turn a :class:`DetectorConfig` into a :class:`DetectorGeometry` (C's set-up order).
+
+    ``axes`` are the convention's vectors with any CUSTOM overrides (beam included); by default
+    they come from ``cfg`` alone.
+    """
+    px = cfg.pixel_size
+    fpixels, spixels, det_f, det_s = _pixel_counts(cfg)
+    fclose = as_tensor((as_tensor(cfg.orgx) - 0.5) * px if cfg.orgx is not None else det_f / 2)
+    sclose = as_tensor((as_tensor(cfg.orgy) - 0.5) * px if cfg.orgy is not None else det_s / 2)
+    close_x = as_tensor(fclose if cfg.close_x is None else cfg.close_x)
+    close_y = as_tensor(sclose if cfg.close_y is None else cfg.close_y)
+    bx, by, fbeam, sbeam = _beam_centre_defaults(cfg, px, det_f, det_s, close_x, close_y)
+    bx, by, fbeam, sbeam = (as_tensor(v) for v in (bx, by, fbeam, sbeam))
+
+    requested = cfg.pivot or Pivot.BEAM
+    if cfg.convention in (Convention.XDS, Convention.DIALS):
+        pivot = Pivot.SAMPLE
+    elif cfg.convention is Convention.CUSTOM:
+        pivot = requested
+        fclose, sclose = bx, by
+    else:
+        pivot = Pivot.BEAM
+    if axes is None:
+        axes = convention_axes(cfg.convention, {
+            "fdet": cfg.fdet_vector, "sdet": cfg.sdet_vector, "odet": cfg.odet_vector,
+            "twotheta_axis": cfg.twotheta_axis,
+        })
+    return _place_detector(cfg, axes, axes.beam, pivot, requested, fpixels, spixels, det_f,
+                           det_s, fclose, sclose, fbeam, sbeam, bx, by, close_x, close_y)
+
+
+def _place_detector(cfg, axes, beam, pivot, requested, fpixels, spixels, det_f, det_s,
+                    fclose, sclose, fbeam, sbeam, bx, by, close_x, close_y) -> DetectorGeometry:
+    px = cfg.pixel_size
+    rx, ry, rz, tt = (as_tensor(a) for a in (cfg.rotx, cfg.roty, cfg.rotz, cfg.twotheta))
+    ratio = dot(beam, rotate_xyz(axes.odet, rx, ry, rz))
+    if float(ratio) == 0.0:
+        ratio = torch.full_like(ratio, 2.2250738585072014e-308)
+    if cfg.close_distance is None:
+        close = torch.abs(ratio * as_tensor(cfg.distance))
+    else:
+        close = as_tensor(cfg.close_distance)
+    distance = close / ratio
+
+    def orient(v: torch.Tensor) -> torch.Tensor:
+        return rotate_axis(rotate_xyz(v, rx, ry, rz), axes.twotheta_axis, tt)
+
+    fdet, sdet, odet = orient(axes.fdet), orient(axes.sdet), orient(axes.odet)
+    if pivot is Pivot.SAMPLE:
+        pix0 = orient(-fclose * axes.fdet - sclose * axes.sdet + close * axes.odet)
+    else:
+        pix0 = -fbeam * fdet - sbeam * sdet + distance * beam
+
+    fclose, sclose, close = -dot(pix0, fdet), -dot(pix0, sdet), dot(pix0, odet)
+    hit = (close / ratio) * beam - pix0
+    fbeam, sbeam = dot(fdet, hit), dot(sdet, hit)
+    distance = close / ratio
+    dials = 1000.0 * torch.stack([pix0[2], pix0[1], -pix0[0]])
+    steps, step, mu, thick = _thickness(cfg)
+    roi = _roi(cfg.roi, fpixels, spixels)
+    return DetectorGeometry(
+        fpixels=fpixels, spixels=spixels, pixel_size=px, detsize_f=det_f, detsize_s=det_s,
+        fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, beam=beam, distance=distance,
+        close_distance=close, fbeam=fbeam, sbeam=sbeam, fclose=fclose, sclose=sclose,
+        beam_x=bx, beam_y=by, close_x=close_x, close_y=close_y,
+        orgx=fclose / px + 0.5, orgy=sclose / px + 0.5, dials_origin_mm=dials,
+        convention=cfg.convention, pivot=pivot, pivot_requested=requested, twotheta=tt,
+        curved=cfg.curved, point_pixel=cfg.point_pixel,
+        thicksteps=steps, thickstep=step, mu=mu, thickness=thick, roi=roi,
+    )
+
+
+def _roi(roi, fpixels: int, spixels: int) -> tuple[int, int, int, int]:
+    """C's defaults: a missing bound is the detector edge (note C's max bound is inclusive
+    and defaults to the pixel count itself, one past the last pixel)."""
+    if roi is None:
+        return 0, fpixels, 0, spixels
+    x0, x1, y0, y1 = roi
+    return (
+        0 if x0 < 0 else x0,
+        fpixels if x1 < 0 else x1,
+        0 if y0 < 0 else y0,
+        spixels if y1 < 0 else y1,
+    )
+
+
+def subpixel_positions(
+    geom: DetectorGeometry,
+    slow: torch.Tensor,
+    fast: torch.Tensor,
+    oversample: int,
+    layer: int,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Lab positions of sub-pixel centres: [P, S, S, 3] for pixels (slow[P], fast[P]).
+
+    Sub-pixel (subS, subF) of pixel (s, f) sits at Fdet = sub*(f*os + subF) + sub/2 along fdet,
+    likewise along sdet, and ``layer * thickstep`` along odet (C's loop variables).
+    """
+    dev = slow.device
+    sub = geom.pixel_size / oversample
+    offs = torch.arange(oversample, device=dev, dtype=torch.float64)
+    fdet_m = sub * (fast.to(torch.float64)[:, None] * oversample + offs[None, :]) + sub / 2.0
+    sdet_m = sub * (slow.to(torch.float64)[:, None] * oversample + offs[None, :]) + sub / 2.0
+    odet_m = layer * geom.thickstep
+    f_vec, s_vec, o_vec, pix0 = (v.to(dev) for v in (geom.fdet, geom.sdet, geom.odet, geom.pix0))
+    pos = (
+        fdet_m[:, None, :, None] * f_vec
+        + sdet_m[:, :, None, None] * s_vec
+        + odet_m * o_vec
+        + pix0
+    )
+    if geom.curved:
+        pos = _curve(pos, geom)
+    return pos.to(dtype)
+
+
+def _curve(pos: torch.Tensor, geom: DetectorGeometry) -> torch.Tensor:
+    """Spherical detector: use flat y/z coordinates as angles about sdet then fdet (C's rule)."""
+    dist = geom.distance
+    start = dist * geom.beam
+    tilted = rotate_axis(start.expand_as(pos), geom.sdet, pos[..., 1] / dist)
+    return rotate_axis(tilted, geom.fdet, pos[..., 2] / dist)
+
+

@@ -1,0 +1,243 @@
+"""The intensity kernel: photons per pixel for a chunk of pixels, fully vectorised.
+
+For every pixel the C program loops over detector layers, sub-pixels (slow, fast), sources,
+phi steps and mosaic domains, in that order. Here one chunk of pixels is one tensor of shape
+``[P, T, Sub, Src, Phi, Mos]`` whose row-major flattening is exactly C's loop order, so order-
+dependent behaviours (the phi carry-over, the running-sum quirks and the one-time interpolation
+fallback) are reproduced without loops.
+
+Per sub-pixel position ``pos`` (m): ``d = pos/|pos|``; per source with incident direction ``i``
+and wavelength λ: ``S = (d - i)/λ``; per orientation: ``h = a·S``, ``k = b·S``, ``l = c·S``;
+the term is ``F_cell² F_latt²``. The pixel is ``r_e² fluence ΣI / steps · capture · P · ω``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from nanobragg.beam import polarization_factor
+from nanobragg.config import Quirks
+from nanobragg.detector import DetectorGeometry, subpixel_positions
+from nanobragg.geometry3d import dot
+from nanobragg.lattice import lattice_factor
+from nanobragg.units import R_E_SQR
+
+
+@dataclass
+class KernelInputs:
+    """Everything the kernel needs, already on the device in the kernel dtype."""
+
+    geometry: DetectorGeometry
+    oversample: int
+    #: incident unit vectors [Src, 3] and wavelengths [Src] (m)
+    incident: torch.Tensor
+    wavelengths: torch.Tensor
+    #: real-space (a, b, c) per phi step and domain [Phi, Mos, 3, 3] (m); ``first`` is the table
+    #: for the very first evaluated sweep (differs only with the phi carry-over quirk)
+    orientations: torch.Tensor
+    orientations_first: torch.Tensor
+    n_cells: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    shape: object
+    fudge: float
+    reciprocal: torch.Tensor
+    structure_factors: object
+    default_F: float
+    interpolate: bool
+    kahn_factor: float
+    nopolar: bool
+    polar_vector: torch.Tensor
+    fluence: float
+    water_background: float
+    dmin: float
+    steps: int
+    oversample_thick: bool
+    oversample_polar: bool
+    oversample_omega: bool
+    quirks: Quirks
+    dtype: torch.dtype
+    device: torch.device
+
+
+@dataclass
+class KernelState:
+    """What carries over from one chunk to the next, in pixel order."""
+
+    first_sweep_done: bool = False
+    interpolation_on: bool = True
+    fallback_at: tuple[int, ...] | None = None
+    omega_sum: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def render_chunk(
+    inp: KernelInputs, slow: torch.Tensor, fast: torch.Tensor, state: KernelState,
+    capture: dict | None = None,
+) -> torch.Tensor:
+    """Photons for the pixels (slow[P], fast[P]), in memory order. Returns [P]."""
+    geom, os_ = inp.geometry, inp.oversample
+    layers = [
+        subpixel_positions(geom, slow, fast, os_, t, inp.dtype).reshape(len(slow), os_ * os_, 3)
+        for t in range(geom.thicksteps)
+    ]
+    pos = torch.stack(layers, dim=1)  # [P, T, Sub, 3]
+    airpath = torch.sqrt(dot(pos, pos))
+    diffracted = pos / airpath[..., None]
+    omega = _solid_angle(inp, airpath)  # [P, T, Sub]
+    capture_fraction = _capture_fraction(inp, diffracted)  # [P, T, Sub]
+
+    incident = inp.incident[None, None, None]  # [1, 1, 1, Src, 3]
+    scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths[:, None]
+    evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
+    polar = _polarization(inp, incident, diffracted)  # [P, T, Sub, Src]
+
+    hkl = _miller_indices(inp, scattering, evaluated, state)  # [P, T, Sub, Src, Phi, Mos, 3]
+    f_latt = lattice_factor(hkl, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
+    live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
+    f_cell = _structure_factor(inp, hkl, live, state)
+    terms = torch.where(evaluated[..., None, None], f_cell * f_cell * f_latt * f_latt, 0.0)
+    if capture is not None:
+        capture.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
+                       capture_fraction=capture_fraction, scattering=scattering, polar=polar,
+                       hkl=hkl, f_latt=f_latt, f_cell=f_cell, evaluated=evaluated)
+
+    per_pixel = _pixel_factors(inp, omega, capture_fraction, polar, evaluated)
+    state.omega_sum += float(_omega_sum(inp, omega).sum())
+    if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
+        total = _running_sum(inp, terms, live, omega, capture_fraction, polar)
+    else:
+        total = _layer_sum(inp, terms, capture_fraction)
+    return _finish(inp, total, per_pixel)
+
+
+def _solid_angle(inp: KernelInputs, airpath: torch.Tensor) -> torch.Tensor:
+    geom = inp.geometry
+    if geom.point_pixel:
+        return 1.0 / airpath / airpath
+    close = geom.close_distance.to(airpath.dtype)
+    return geom.pixel_size * geom.pixel_size / airpath / airpath * close / airpath
+
+
+def _omega_sum(inp: KernelInputs, omega: torch.Tensor) -> torch.Tensor:
+    """C's running Σω over sub-pixels and layers (ω of the first sub-pixel unless oversampled)."""
+    if inp.oversample_omega:
+        return omega.to(torch.float64).sum(dim=(1, 2))
+    return omega[:, 0, 0].to(torch.float64) * (omega.shape[1] * omega.shape[2])
+
+
+def _capture_fraction(inp: KernelInputs, diffracted: torch.Tensor) -> torch.Tensor:
+    geom = inp.geometry
+    if geom.thickness == 0.0:
+        return torch.ones(diffracted.shape[:-1], dtype=diffracted.dtype, device=diffracted.device)
+    parallax = dot(diffracted, geom.odet.to(diffracted.dtype))
+    tic = torch.arange(geom.thicksteps, dtype=diffracted.dtype, device=diffracted.device)
+    tic = tic[None, :, None]
+    return (torch.exp(-tic * geom.thickstep * geom.mu / parallax)
+            - torch.exp(-(tic + 1) * geom.thickstep * geom.mu / parallax))
+
+
+def _dmin_mask(inp: KernelInputs, scattering: torch.Tensor) -> torch.Tensor:
+    shape = scattering.shape[:-1]
+    if inp.dmin <= 0:
+        return torch.ones(shape, dtype=torch.bool, device=scattering.device)
+    stol = 0.5 * torch.sqrt(dot(scattering, scattering))
+    safe = torch.where(stol > 0, stol, torch.ones_like(stol))
+    return ~((stol > 0) & (inp.dmin > 0.5 / safe))
+
+
+def _polarization(inp: KernelInputs, incident, diffracted) -> torch.Tensor:
+    shape = diffracted.shape[:-1] + (incident.shape[-2],)
+    if inp.nopolar:
+        return torch.ones(shape, dtype=diffracted.dtype, device=diffracted.device)
+    return polarization_factor(
+        inp.kahn_factor, incident.expand(*shape, 3), diffracted[:, :, :, None, :].expand(*shape, 3),
+        inp.polar_vector,
+    )
+
+
+def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState) -> torch.Tensor:
+    """h, k, l for every (P, T, Sub, Src, Phi, Mos): [..., 3]."""
+    cell = inp.orientations  # [Phi, Mos, 3, 3]
+    s = scattering[..., None, None, None, :]  # [P, T, Sub, Src, 1, 1, 1, 3]
+    hkl = dot(cell, s)
+    if not state.first_sweep_done and bool(evaluated.any()):
+        # The first evaluated (pixel, layer, sub-pixel, source) of the run sees the set-up
+        # orientation at phi = 0 (C's carry-over has nothing to carry yet).
+        first = int(torch.nonzero(evaluated.reshape(-1))[0])
+        idx = torch.unravel_index(torch.tensor(first), evaluated.shape)
+        s0 = scattering[idx][None, None, None, :]
+        hkl[idx] = dot(inp.orientations_first, s0)
+        state.first_sweep_done = True
+    return hkl
+
+
+def _structure_factor(inp: KernelInputs, hkl, live, state: KernelState) -> torch.Tensor:
+    sf = inp.structure_factors
+    if sf is None:
+        return torch.full(hkl.shape[:-1], inp.default_F, dtype=hkl.dtype, device=hkl.device)
+    return sf(hkl, live, state)
+
+
+def _pixel_factors(inp: KernelInputs, omega, capture_fraction, polar, evaluated):
+    """ω, capture fraction and P as C applies them once per pixel: [P] each."""
+    omega_px = omega[:, 0, 0]
+    capture_px = capture_fraction[:, -1, 0]
+    if inp.nopolar:
+        polar_px = torch.ones_like(omega_px)
+    else:
+        flat_eval = evaluated.reshape(len(omega_px), -1)
+        first = torch.argmax(flat_eval.to(torch.int8), dim=1)
+        polar_px = torch.gather(polar.reshape(len(omega_px), -1), 1, first[:, None])[:, 0]
+        polar_px = torch.where(flat_eval.any(dim=1), polar_px, torch.zeros_like(polar_px))
+    return omega_px, capture_px, polar_px
+
+
+def _layer_sum(inp: KernelInputs, terms, capture_fraction) -> torch.Tensor:
+    """Σ over everything but pixels; per-layer capture weights in corrected mode."""
+    per_layer = terms.sum(dim=(2, 3, 4, 5))  # [P, T]
+    if inp.quirks.last_layer_capture or inp.geometry.thickness == 0.0:
+        return per_layer.sum(dim=1)
+    weights = capture_fraction[:, :, 0] / capture_fraction[:, -1:, 0]
+    return (per_layer * weights).sum(dim=1)
+
+
+def _running_sum(inp: KernelInputs, terms, live, omega, capture_fraction, polar):
+    """-oversample_thick/_polar/_omega: per-term factors, applied C's way or correctly."""
+    factor = torch.ones_like(terms)
+    if inp.oversample_thick:
+        factor = factor * capture_fraction[..., None, None, None]
+    if inp.oversample_polar:
+        factor = factor * polar[..., None, None]
+    if inp.oversample_omega:
+        factor = factor * omega[..., None, None, None]
+    p = terms.shape[0]
+    terms64 = terms.reshape(p, -1).to(torch.float64)
+    factor64 = torch.where(live, factor, 1.0).reshape(p, -1).to(torch.float64)
+    if not inp.quirks.running_sum_oversample:
+        return (terms64 * factor64).sum(dim=1).to(terms.dtype)
+    # I_final = I_bg Π m + Σ_j t_j Π_{k>=j} m_k: every later factor rescales the running sum.
+    suffix = torch.flip(torch.cumprod(torch.flip(factor64, [1]), dim=1), [1])
+    total = (terms64 * suffix).sum(dim=1)
+    inp_bg = inp.water_background
+    if inp_bg:
+        total = total + inp_bg * suffix[:, 0] - inp_bg  # _finish adds I_bg once more
+    return total.to(terms.dtype)
+
+
+def _finish(inp: KernelInputs, total, per_pixel) -> torch.Tensor:
+    omega_px, capture_px, polar_px = per_pixel
+    water = inp.water_background
+    if water and not inp.quirks.water_double_scaling:
+        bragg = R_E_SQR * inp.fluence * total / inp.steps
+        background = water * capture_px * polar_px * omega_px
+    else:
+        bragg = R_E_SQR * inp.fluence * (total + water) / inp.steps
+        background = 0.0
+    if not inp.oversample_thick:
+        bragg = bragg * capture_px
+    if not inp.oversample_polar:
+        bragg = bragg * polar_px
+    if not inp.oversample_omega:
+        bragg = bragg * omega_px
+    return bragg + background

@@ -1,0 +1,354 @@
+"""The simulation pipeline: validated config -> physical models -> kernel -> float image.
+
+    sim = Simulator(config, cwd=Path("."), log=print)   # resolves geometry, crystal, beam, F
+    image = sim.run()                                   # torch.Tensor [slow, fast], photons/pixel
+    sim.report                                          # values for headers and stdout
+
+:func:`simulate` is the one-call form.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from nanobragg import rng
+from nanobragg.beam import Sources, build_sources, fluence_from_config
+from nanobragg.config import Convention, CrystalShape, Interpolation, SimulationConfig
+from nanobragg.crystal import Crystal, PhiSweep, build_crystal, orientations, resolve_mosaic, \
+    resolve_phi
+from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
+from nanobragg.geometry3d import as_tensor
+from nanobragg.kernel import KernelInputs, KernelState, render_chunk
+from nanobragg.units import AVOGADRO, R_E_SQR
+
+#: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
+DEFAULT_CHUNK_ELEMENTS = 1 << 20
+WATER_F = 2.57
+WATER_MW = 18.0
+
+
+@dataclass
+class SimulationReport:
+    """Resolved quantities the C program prints or writes into SMV headers (SI units)."""
+
+    fpixels: int = 0
+    spixels: int = 0
+    pixel_size: float = 0.0
+    distance: float = 0.0
+    close_distance: float = 0.0
+    wavelength: float = 0.0
+    beam_x: float = 0.0  # Xbeam (convention frame)
+    beam_y: float = 0.0
+    fbeam: float = 0.0
+    sbeam: float = 0.0
+    fclose: float = 0.0
+    sclose: float = 0.0
+    close_x: float = 0.0
+    close_y: float = 0.0
+    detsize_f: float = 0.0
+    detsize_s: float = 0.0
+    orgx: float = 0.0
+    orgy: float = 0.0
+    dials_origin_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    phi0: float = 0.0
+    osc: float = 0.0
+    phisteps: int = 1
+    phistep: float = 0.0
+    twotheta: float = 0.0
+    oversample: int = 1
+    sources: int = 1
+    mosaic_domains: int = 1
+    mosaic_spread: float = 0.0
+    steps: int = 1
+    fluence: float = 0.0
+    convention: str = "mosflm"
+    pivot: str = "beam"
+    #: inclusive ROI actually used (fast_min, fast_max, slow_min, slow_max)
+    roi: tuple[int, int, int, int] = (0, 0, 0, 0)
+    #: Σω/steps after a run (C's "solid angle subtended by detector")
+    solid_angle: float = 0.0
+    interpolation_warning: str | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+class Simulator:
+    """Resolves a :class:`SimulationConfig` into physical models and renders images."""
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        cwd: Path | None = None,
+        log: Callable[[str], None] | None = None,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.cwd = Path.cwd() if cwd is None else Path(cwd)
+        self.log = log or (lambda line: None)
+        self.chunk_elements = chunk_elements
+        self.device = torch.device(config.device)
+        self._resolve()
+
+    # ------------------------------------------------------------------ set-up
+    def _resolve(self) -> None:
+        cfg = self.config
+        det_cfg, beam_cfg, xtal_cfg = cfg.detector, cfg.beam, cfg.crystal
+        self.axes = convention_axes(det_cfg.convention, {
+            "beam": beam_cfg.beam_vector, "fdet": det_cfg.fdet_vector,
+            "sdet": det_cfg.sdet_vector, "odet": det_cfg.odet_vector,
+            "twotheta_axis": det_cfg.twotheta_axis, "polar": beam_cfg.polar_vector,
+            "spindle": xtal_cfg.spindle_axis,
+        })
+        self.geometry: DetectorGeometry = resolve_detector(det_cfg, self.axes)
+        self.wavelength = as_tensor(beam_cfg.wavelength)
+        self.shared_rng = rng.Ran1()
+        misset = self._misset()
+        self.crystal: Crystal = build_crystal(xtal_cfg, float(self.wavelength), misset)
+        self.phi: PhiSweep = resolve_phi(xtal_cfg)
+        spread, domains, warnings = resolve_mosaic(xtal_cfg)
+        for w in warnings:
+            self.log(w)
+        self.mosaic_spread, self.mosaic_domains = spread, domains
+        self.umats = torch.from_numpy(
+            rng.mosaic_umats(spread, domains, xtal_cfg.mosaic_seed, self.shared_rng))
+        if isinstance(xtal_cfg.mosaic_spread, torch.Tensor) and spread > 0:
+            self.umats = _differentiable_umats(self.umats, xtal_cfg.mosaic_spread, spread)
+        self.sources: Sources = build_sources(beam_cfg, self.axes.beam, self.axes.polar)
+        if not isinstance(beam_cfg.wavelength, torch.Tensor):
+            pass
+        self.fluence = fluence_from_config(beam_cfg)
+        self.oversample = self._oversample()
+        self.steps = (len(self.sources.wavelengths) * domains * self.phi.steps
+                      * self.oversample * self.oversample)
+        self.structure_factors = self._structure_factors()
+        self.water_background = (
+            WATER_F * WATER_F * R_E_SQR * self.fluence * beam_cfg.water_size ** 3
+            * 1e6 * AVOGADRO / WATER_MW
+        )
+        self.report = self._make_report()
+
+    def _misset(self):
+        xtal = self.config.crystal
+        if xtal.misset_random:
+            seed = xtal.misset_seed if xtal.misset_seed is not None else self.config.seed
+            if seed is None:
+                seed = int(time.time())
+            _, angles = rng.random_misset(seed, self.shared_rng)
+            self.log("random orientation misset angles: "
+                     + " ".join(f"{math.degrees(a):f}" for a in angles) + " deg")
+            return tuple(torch.tensor(a, dtype=torch.float64) for a in angles)
+        if xtal.misset is None:
+            return None
+        return tuple(as_tensor(a) for a in xtal.misset)
+
+    def _oversample(self) -> int:
+        xtal, geom = self.crystal, self.geometry
+        sizes = [float(torch.linalg.vector_norm(v)) * float(n)
+                 for v, n in ((xtal.a0, xtal.Na), (xtal.b0, xtal.Nb), (xtal.c0, xtal.Nc))]
+        reciprocal_pixel = float(self.wavelength) * float(geom.distance) / geom.pixel_size
+        recommended = max(math.ceil(3.0 * max(sizes) / reciprocal_pixel), 1)
+        chosen = self.config.sampling.oversample
+        if chosen is None or chosen <= 0:
+            self.log(f"auto-selected {recommended}-fold oversampling")
+            return recommended
+        if chosen < recommended:
+            self.log(f"WARNING: maximum dimension of sample is {max(sizes) * 1e10:g} A")
+            self.log(f"         but reciprocal pixel size is {reciprocal_pixel * 1e10:g} A")
+            self.log("         intensity may vary significantly across a pixel!")
+            self.log(f"         recommend -oversample {recommended} to work around this")
+        return chosen
+
+    def _structure_factors(self):
+        from nanobragg.structure_factors import load_structure_factors
+
+        sf_cfg = self.config.structure_factors
+        table = load_structure_factors(sf_cfg, self.cwd)
+        for line in table.messages:
+            self.log(line)
+        mode = sf_cfg.interpolation
+        if mode is Interpolation.AUTO:
+            small = min(float(self.crystal.Na), float(self.crystal.Nb), float(self.crystal.Nc))
+            interpolate = small <= 2
+            self.log("auto-selected tricubic interpolation of structure factors" if interpolate
+                     else "auto-selected no interpolation")
+        else:
+            interpolate = mode is Interpolation.TRICUBIC
+        self.interpolate = bool(interpolate and table.has_data)
+        return table
+
+    def _make_report(self) -> SimulationReport:
+        g = self.geometry
+        f = float
+        return SimulationReport(
+            fpixels=g.fpixels, spixels=g.spixels, pixel_size=g.pixel_size,
+            distance=f(g.distance), close_distance=f(g.close_distance),
+            wavelength=f(self.wavelength), beam_x=f(g.beam_x), beam_y=f(g.beam_y),
+            fbeam=f(g.fbeam), sbeam=f(g.sbeam), fclose=f(g.fclose), sclose=f(g.sclose),
+            close_x=f(g.close_x), close_y=f(g.close_y), detsize_f=g.detsize_f,
+            detsize_s=g.detsize_s, orgx=f(g.orgx), orgy=f(g.orgy),
+            dials_origin_mm=tuple(f(x) for x in g.dials_origin_mm),
+            phi0=f(self.phi.phi0), osc=self.phi.osc, phisteps=self.phi.steps,
+            phistep=self.phi.step, twotheta=f(g.twotheta), oversample=self.oversample,
+            sources=len(self.sources.wavelengths), mosaic_domains=self.mosaic_domains,
+            mosaic_spread=self.mosaic_spread, steps=self.steps, fluence=self.fluence,
+            convention=g.convention.value, pivot=g.pivot.value, roi=g.roi,
+        )
+
+    # ------------------------------------------------------------------ rendering
+    def kernel_inputs(self, dtype: torch.dtype | None = None) -> KernelInputs:
+        dtype = dtype or self.config.dtype
+        dev = self.device
+        phi = self.phi.angles() if not isinstance(self.phi.phi0, torch.Tensor) or \
+            not self.phi.phi0.requires_grad else self.phi.phi0 + self.phi.step * torch.arange(
+                self.phi.steps, dtype=torch.float64)
+        table_eff, table_first = self._orientation_tables(phi)
+        xtal = self.crystal
+        sf = self._sf_callable()
+        return KernelInputs(
+            geometry=_geometry_to(self.geometry, dev),
+            oversample=self.oversample,
+            incident=(-self.sources.directions).to(dev, dtype),
+            wavelengths=self._wavelengths().to(dev, dtype),
+            orientations=table_eff.to(dev, dtype),
+            orientations_first=table_first.to(dev, dtype),
+            n_cells=(xtal.Na.to(dev), xtal.Nb.to(dev), xtal.Nc.to(dev)),
+            shape=xtal.shape,
+            fudge=xtal.fudge,
+            reciprocal=torch.stack([xtal.a_star, xtal.b_star, xtal.c_star]).to(dev, dtype),
+            structure_factors=sf,
+            default_F=self.config.structure_factors.default_F,
+            interpolate=self.interpolate,
+            kahn_factor=self.config.beam.kahn_factor,
+            nopolar=self.config.beam.nopolar,
+            polar_vector=self.axes.polar.to(dev, dtype),
+            fluence=self.fluence,
+            water_background=self.water_background,
+            dmin=self.config.sampling.dmin,
+            steps=self.steps,
+            oversample_thick=self.config.sampling.oversample_thick,
+            oversample_polar=self.config.sampling.oversample_polar,
+            oversample_omega=self.config.sampling.oversample_omega,
+            quirks=self.config.quirks,
+            dtype=dtype,
+            device=dev,
+        )
+
+    def _wavelengths(self) -> torch.Tensor:
+        lams = self.sources.wavelengths
+        wl = self.config.beam.wavelength
+        if isinstance(wl, torch.Tensor) and wl.requires_grad:
+            # keep the graph: every generated wavelength is proportional to lambda0
+            lams = lams / float(wl) * wl
+        return lams
+
+    def _orientation_tables(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[Phi, Mos, 3, 3] real-space vectors, with C's phi = 0 carry-over when enabled."""
+        spindle = self.axes.spindle
+        true_table = orientations(self.crystal, spindle, phi, self.umats)
+        if not self.config.quirks.phi_carryover:
+            return true_table, true_table
+        zero = (phi == 0).tolist()
+        nonzero = [i for i, z in enumerate(zero) if not z]
+        if not any(zero) or not nonzero:
+            return true_table, true_table
+        eff_src, first_src = [], []
+        for i, z in enumerate(zero):
+            if not z:
+                eff_src.append(i)
+                first_src.append(i)
+                continue
+            earlier = [j for j in nonzero if j < i]
+            eff_src.append(earlier[-1] if earlier else nonzero[-1])
+            first_src.append(earlier[-1] if earlier else -1)
+        eff = true_table[eff_src]
+        identity = orientations(self.crystal, spindle, torch.zeros(1, dtype=phi.dtype),
+                                self.umats)[0]
+        first = torch.stack([true_table[j] if j >= 0 else identity for j in first_src])
+        return eff, first
+
+    def _sf_callable(self):
+        table = self.structure_factors
+        if not table.has_data:
+            return None
+        interpolate, quirks = self.interpolate, self.config.quirks
+
+        def lookup(hkl: torch.Tensor, live: torch.Tensor, state: KernelState) -> torch.Tensor:
+            h, k, l = hkl[..., 0], hkl[..., 1], hkl[..., 2]
+            if not interpolate:
+                return table.nearest(h, k, l)
+            if not quirks.interpolation_fallback:
+                return table.lookup(h, k, l, interpolate=True)
+            fstate = state.extra.get("fallback")
+            f, fstate = table.lookup_with_fallback(h, k, l, live, fstate)
+            state.extra["fallback"] = fstate
+            return f
+
+        return lookup
+
+    def rendered_pixels(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(slow, fast) indices of the pixels C renders (ROI and mask), in memory order."""
+        g = self.geometry
+        x0, x1, y0, y1 = g.roi
+        slow = torch.arange(g.spixels)
+        fast = torch.arange(g.fpixels)
+        keep = ((fast[None, :] >= x0) & (fast[None, :] <= x1)
+                & (slow[:, None] >= y0) & (slow[:, None] <= y1))
+        mask = self.config.detector.mask
+        if mask is not None:
+            keep &= torch.as_tensor(mask.astype("int64") != 0)
+        s, f = torch.nonzero(keep, as_tuple=True)
+        return s, f
+
+    def run(self, progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
+        """Render the float image [slow, fast] (config dtype) in photons per pixel."""
+        inp = self.kernel_inputs()
+        slow, fast = self.rendered_pixels()
+        per_pixel = (self.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
+                     * inp.orientations.shape[0] * inp.orientations.shape[1])
+        chunk = max(1, self.chunk_elements // per_pixel)
+        state = KernelState()
+        values = []
+        total = len(slow)
+        for start in range(0, total, chunk):
+            s = slow[start:start + chunk].to(self.device)
+            f = fast[start:start + chunk].to(self.device)
+            values.append(render_chunk(inp, s, f, state))
+            if progress is not None:
+                progress(min(start + chunk, total), total)
+        g = self.geometry
+        image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
+        if values:
+            flat = torch.cat(values)
+            image = image.index_put((slow.to(self.device) * g.fpixels + fast.to(self.device),),
+                                    flat)
+        self.report.solid_angle = state.omega_sum / self.steps
+        fb = state.extra.get("fallback")
+        if fb is not None and getattr(fb, "event", None) is not None:
+            self.report.interpolation_warning = fb.event.c_text()
+        self.state = state
+        return image.reshape(g.spixels, g.fpixels)
+
+
+def _geometry_to(geom: DetectorGeometry, device: torch.device) -> DetectorGeometry:
+    return geom
+
+
+def _differentiable_umats(umats: torch.Tensor, spread: torch.Tensor, value: float):
+    """Mosaic matrices as smooth functions of the spread: same axes, angles scaled."""
+    from nanobragg.crystal import scale_rotation
+
+    return scale_rotation(umats, spread / value)
+
+
+def simulate(config: SimulationConfig, **kwargs) -> torch.Tensor:
+    """Render one float image [slow, fast] (photons/pixel) for ``config``."""
+    return Simulator(config, **kwargs).run()
+
+
+_ = CrystalShape, Convention
