@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import Convention, DetectorConfig, Pivot
-from nanobragg.geometry3d import as_tensor, dot, rotate_axis, rotate_xyz, unitize
+from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize
 
 # Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
 _PRESETS: dict[Convention, tuple[tuple[float, float, float], ...]] = {
@@ -55,16 +55,17 @@ def convention_axes(
 ) -> ConventionAxes:
     """Preset vectors, with CUSTOM overrides (keys as the ConventionAxes fields), unitized.
 
-    An ``odet`` override of zero length is regenerated as fdet x sdet, as C does.
+    C regenerates odet as fdet x sdet whenever the given odet's length is not exactly 1.0
+    (it prints "WARNING: auto-generating odet_vector"), so a hand-typed odet is replaced.
     """
     names = ("beam", "fdet", "sdet", "odet", "twotheta_axis", "polar", "spindle")
-    raw = dict(zip(names, _PRESETS[convention]))
+    raw = dict(zip(names, _PRESETS[convention], strict=True))
     if convention is Convention.CUSTOM and custom:
         raw.update({k: v for k, v in custom.items() if v is not None})
     vecs = {k: unitize(torch.tensor(v, dtype=torch.float64)) for k, v in raw.items()}
-    if float(torch.linalg.vector_norm(torch.tensor(raw["odet"], dtype=torch.float64))) != 1.0:
-        if float(torch.linalg.vector_norm(vecs["odet"])) == 0.0:
-            vecs["odet"] = unitize(torch.linalg.cross(vecs["fdet"], vecs["sdet"]))
+    ox, oy, oz = (float(c) for c in raw["odet"])
+    if math.sqrt(ox * ox + oy * oy + oz * oz) != 1.0:
+        vecs["odet"] = unitize(cross(vecs["fdet"], vecs["sdet"]))
     return ConventionAxes(**vecs)
 
 
