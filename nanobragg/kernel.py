@@ -92,7 +92,7 @@ def render_chunk(
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
     polar = _polarization(inp, incident, diffracted)  # [P, T, Sub, Src]
 
-    hkl = _miller_indices(inp, scattering, evaluated, state)  # [P, T, Sub, Src, Phi, Mos, 3]
+    hkl = _miller_indices(inp, scattering, evaluated, state, capture)
     f_latt = lattice_factor(hkl, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
     live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
     f_cell = _structure_factor(inp, hkl, live, state)
@@ -108,7 +108,10 @@ def render_chunk(
         total = _running_sum(inp, terms, live, omega, capture_fraction, polar)
     else:
         total = _layer_sum(inp, terms, capture_fraction)
-    return _finish(inp, total, per_pixel)
+    pixels = _finish(inp, total, per_pixel)
+    if capture is not None:
+        capture.update(total=total, pixel_factors=per_pixel, pixels=pixels)
+    return pixels
 
 
 def _solid_angle(inp: KernelInputs, airpath: torch.Tensor) -> torch.Tensor:
@@ -156,8 +159,9 @@ def _polarization(inp: KernelInputs, incident, diffracted) -> torch.Tensor:
     )
 
 
-def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState) -> torch.Tensor:
-    """h, k, l for every (P, T, Sub, Src, Phi, Mos): [..., 3]."""
+def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState,
+                    capture: dict | None) -> torch.Tensor:
+    """h, k, l for every (P, T, Sub, Src, Phi, Mos): [P, T, Sub, Src, Phi, Mos, 3]."""
     cell = inp.orientations  # [Phi, Mos, 3, 3]
     s = scattering[..., None, None, None, :]  # [P, T, Sub, Src, 1, 1, 1, 3]
     hkl = dot(cell, s)
@@ -169,6 +173,8 @@ def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState
         s0 = scattering[idx][None, None, None, :]
         hkl[idx] = dot(inp.orientations_first, s0)
         state.first_sweep_done = True
+        if capture is not None:
+            capture["first_sweep"] = tuple(int(i) for i in idx)
     return hkl
 
 

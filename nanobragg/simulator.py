@@ -25,6 +25,7 @@ from nanobragg.crystal import Crystal, PhiSweep, build_crystal, orientations, re
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.geometry3d import as_tensor
 from nanobragg.kernel import KernelInputs, KernelState, render_chunk
+from nanobragg.trace import trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR
 
 #: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
@@ -305,8 +306,15 @@ class Simulator:
         s, f = torch.nonzero(keep, as_tuple=True)
         return s, f
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> torch.Tensor:
-        """Render the float image [slow, fast] (config dtype) in photons per pixel."""
+    def run(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        trace_pixel: tuple[int, int] | None = None,
+    ) -> torch.Tensor:
+        """Render the float image [slow, fast] (config dtype) in photons per pixel.
+
+        With ``trace_pixel`` (slow, fast), ``self.trace`` holds that pixel's TRACE_PY lines.
+        """
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
         per_pixel = (self.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
@@ -315,10 +323,16 @@ class Simulator:
         state = KernelState()
         values = []
         total = len(slow)
+        self.trace = []
+        trace_at = self._trace_index(slow, fast, trace_pixel)
         for start in range(0, total, chunk):
             s = slow[start:start + chunk].to(self.device)
             f = fast[start:start + chunk].to(self.device)
-            values.append(render_chunk(inp, s, f, state))
+            record = {"inputs": inp} if trace_at is not None and start <= trace_at < start + chunk \
+                else None
+            values.append(render_chunk(inp, s, f, state, record))
+            if record is not None:
+                self.trace = trace_lines(self, record, trace_at - start)
             if progress is not None:
                 progress(min(start + chunk, total), total)
         g = self.geometry
@@ -333,6 +347,13 @@ class Simulator:
             self.report.interpolation_warning = fb.event.c_text()
         self.state = state
         return image.reshape(g.spixels, g.fpixels)
+
+
+    def _trace_index(self, slow, fast, pixel) -> int | None:
+        if pixel is None:
+            return None
+        hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
+        return int(hit[0]) if len(hit) else None
 
 
 def _geometry_to(geom: DetectorGeometry, device: torch.device) -> DetectorGeometry:
