@@ -1,0 +1,65 @@
+"""Atomic file output: write to a temporary file in the target directory, then ``os.replace``.
+
+Every writer of ``nanobragg.io`` goes through :func:`atomic_open`, so an output file is either
+the previous version (or absent) or the complete new one -- never half written, even when the
+writer raises or is interrupted (KeyboardInterrupt included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """Open ``path`` for binary writing, atomically.
+
+    Yields a binary file object on a temporary file next to ``path``.  On normal exit the data
+    are flushed and fsync'ed, the file gets the permissions a plain ``open`` would give
+    (0o666 & ~umask) and it is renamed onto ``path``.  On any exception (BaseException, so also
+    KeyboardInterrupt/SystemExit) the temporary file is removed and ``path`` is left untouched.
+
+    Note: a symbolic link at ``path`` is replaced by a regular file (C would write through it).
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+
+
+def atomic_write_bytes(
+    path: str | os.PathLike[str], *chunks: bytes | bytearray | memoryview
+) -> None:
+    """Write the concatenation of ``chunks`` to ``path`` atomically (see :func:`atomic_open`)."""
+    with atomic_open(path) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
