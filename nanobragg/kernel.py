@@ -44,6 +44,8 @@ class KernelInputs:
     reciprocal: torch.Tensor
     structure_factors: object
     default_F: float
+    #: F_cell² F_latt² as one function of (h, k, l), possibly compiled; None = general path
+    term_function: object
     interpolate: bool
     kahn_factor: float
     nopolar: bool
@@ -92,15 +94,23 @@ def render_chunk(
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
     polar = _polarization(inp, incident, diffracted)  # [P, T, Sub, Src]
 
-    hkl = _miller_indices(inp, scattering, evaluated, state, capture)
-    f_latt = lattice_factor(hkl, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
-    live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
-    f_cell = _structure_factor(inp, hkl, live, state)
-    terms = torch.where(evaluated[..., None, None], f_cell * f_cell * f_latt * f_latt, 0.0)
+    h, k, l = _miller_indices(inp, scattering, evaluated, state, capture)
+    if capture is None and inp.term_function is not None:
+        # Fast path (no order-dependent quirk needs the per-term masks): one fused function.
+        terms = inp.term_function(h, k, l)
+        f_latt = f_cell = live = None
+    else:
+        f_latt = lattice_factor(h, k, l, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
+        live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
+        f_cell = _structure_factor(inp, h, k, l, live, state)
+        terms = f_cell * f_cell * f_latt * f_latt
+    if inp.dmin > 0:
+        terms = torch.where(evaluated[..., None, None], terms, 0.0)
     if capture is not None:
         capture.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
                        capture_fraction=capture_fraction, scattering=scattering, polar=polar,
-                       hkl=hkl, f_latt=f_latt, f_cell=f_cell, evaluated=evaluated)
+                       hkl=torch.stack([h, k, l], dim=-1), f_latt=f_latt, f_cell=f_cell,
+                       evaluated=evaluated)
 
     per_pixel = _pixel_factors(inp, omega, capture_fraction, polar, evaluated)
     state.omega_sum += float(_omega_sum(inp, omega).sum())
@@ -112,6 +122,31 @@ def render_chunk(
     if capture is not None:
         capture.update(total=total, pixel_factors=per_pixel, pixels=pixels)
     return pixels
+
+
+def bragg_terms(inp: KernelInputs):
+    """F_cell² F_latt² as a pure function of (h, k, l), for the fast path.
+
+    Valid when no order-dependent quirk needs per-term masks: no interpolation fallback, no
+    running-sum oversampling, no water (see :func:`fast_path_allowed`).
+    """
+    n_cells, shape, fudge, rec = inp.n_cells, inp.shape, inp.fudge, inp.reciprocal
+    sf, default_F = inp.structure_factors, inp.default_F
+    active = tuple(float(n) > 1.0 for n in n_cells)
+
+    def terms(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
+        f_latt = lattice_factor(h, k, l, n_cells, shape, fudge, rec, active)
+        if sf is None:
+            return default_F * default_F * f_latt * f_latt
+        f_cell = sf(h, k, l, None, None)
+        return f_cell * f_cell * f_latt * f_latt
+
+    return terms
+
+
+def fast_path_allowed(inp: KernelInputs) -> bool:
+    return not (inp.interpolate or inp.water_background or inp.oversample_thick
+                or inp.oversample_polar or inp.oversample_omega)
 
 
 def _solid_angle(inp: KernelInputs, airpath: torch.Tensor) -> torch.Tensor:
@@ -160,29 +195,34 @@ def _polarization(inp: KernelInputs, incident, diffracted) -> torch.Tensor:
 
 
 def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState,
-                    capture: dict | None) -> torch.Tensor:
-    """h, k, l for every (P, T, Sub, Src, Phi, Mos): [P, T, Sub, Src, Phi, Mos, 3]."""
-    cell = inp.orientations  # [Phi, Mos, 3, 3]
-    s = scattering[..., None, None, None, :]  # [P, T, Sub, Src, 1, 1, 1, 3]
-    hkl = dot(cell, s)
+                    capture: dict | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """h, k, l for every (P, T, Sub, Src, Phi, Mos), each [P, T, Sub, Src, Phi, Mos].
+
+    One matrix product: S [N, 3] @ (a, b, c of every orientation) [3, 3K].
+    """
+    cell = inp.orientations  # [Phi, Mos, 3 (abc), 3 (xyz)]
+    n_phi, n_mos = cell.shape[:2]
+    lead = scattering.shape[:-1]
+    table = cell.permute(3, 2, 0, 1).reshape(3, 3 * n_phi * n_mos)
+    hkl = (scattering.reshape(-1, 3) @ table).reshape(*lead, 3, n_phi, n_mos)
     if not state.first_sweep_done and bool(evaluated.any()):
         # The first evaluated (pixel, layer, sub-pixel, source) of the run sees the set-up
         # orientation at phi = 0 (C's carry-over has nothing to carry yet).
         first = int(torch.nonzero(evaluated.reshape(-1))[0])
-        idx = torch.unravel_index(torch.tensor(first), evaluated.shape)
-        s0 = scattering[idx][None, None, None, :]
-        hkl[idx] = dot(inp.orientations_first, s0)
+        idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), lead))
+        first_table = inp.orientations_first.permute(3, 2, 0, 1).reshape(3, -1)
+        hkl[idx] = (scattering[idx][None, :] @ first_table).reshape(3, n_phi, n_mos)
         state.first_sweep_done = True
         if capture is not None:
-            capture["first_sweep"] = tuple(int(i) for i in idx)
-    return hkl
+            capture["first_sweep"] = idx
+    return hkl[..., 0, :, :], hkl[..., 1, :, :], hkl[..., 2, :, :]
 
 
-def _structure_factor(inp: KernelInputs, hkl, live, state: KernelState) -> torch.Tensor:
+def _structure_factor(inp: KernelInputs, h, k, l, live, state: KernelState) -> torch.Tensor:
     sf = inp.structure_factors
     if sf is None:
-        return torch.full(hkl.shape[:-1], inp.default_F, dtype=hkl.dtype, device=hkl.device)
-    return sf(hkl, live, state)
+        return torch.full_like(h, inp.default_F)
+    return sf(h, k, l, live, state)
 
 
 def _pixel_factors(inp: KernelInputs, omega, capture_fraction, polar, evaluated):

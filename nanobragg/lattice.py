@@ -30,36 +30,42 @@ def sinc3(x: torch.Tensor) -> torch.Tensor:
 
 
 def lattice_factor(
-    hkl: torch.Tensor,
+    h: torch.Tensor,
+    k: torch.Tensor,
+    l: torch.Tensor,
     n_cells: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     shape: CrystalShape,
     fudge: float,
     reciprocal: torch.Tensor | None = None,
+    active: tuple[bool, bool, bool] | None = None,
 ) -> torch.Tensor:
-    """F_latt for fractional Miller indices ``hkl`` [..., 3].
+    """F_latt for fractional Miller indices h, k, l (same shape).
+
+    ``active`` says which N exceed 1 (the square shape skips a factor for N <= 1, as C does);
+    pass it precomputed to keep the function free of host synchronisation (torch.compile).
 
     ``reciprocal`` [3, 3] holds the set-up a*, b*, c* (rows, Å⁻¹) used by the gauss and tophat
     shapes (C measures those spots with the unrotated reciprocal vectors).
     """
-    na, nb, nc = (n.to(hkl.dtype) for n in n_cells)
-    h, k, l = hkl[..., 0], hkl[..., 1], hkl[..., 2]
+    na, nb, nc = (n.to(h.dtype) for n in n_cells)
     if shape is CrystalShape.SQUARE:
-        f = torch.ones_like(h)
-        for idx, n in ((h, na), (k, nb), (l, nc)):
-            if float(n) > 1.0:
-                f = f * sincg(math.pi * idx, n)
-        return f
-    dh = hkl - torch.ceil(hkl - 0.5)
+        if active is None:
+            active = tuple(float(n) > 1.0 for n in n_cells)
+        f = None
+        for idx, n, on in ((h, na, active[0]), (k, nb, active[1]), (l, nc, active[2])):
+            if on:
+                term = sincg(math.pi * idx, n)
+                f = term if f is None else f * term
+        return torch.ones_like(h) if f is None else f
+    dh, dk, dl = h - torch.ceil(h - 0.5), k - torch.ceil(k - 0.5), l - torch.ceil(l - 0.5)
     if shape is CrystalShape.ROUND:
-        hrad_sqr = (dh[..., 0] * dh[..., 0] * na * na + dh[..., 1] * dh[..., 1] * nb * nb
-                    + dh[..., 2] * dh[..., 2] * nc * nc)
+        hrad_sqr = dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc
         return na * nb * nc * ROUND_XTAL_SCALE * sinc3(math.pi * torch.sqrt(hrad_sqr * fudge))
-    rs = reciprocal.to(hkl.dtype)
-    d_star = dh[..., 0, None] * rs[0] + dh[..., 1, None] * rs[1] + dh[..., 2, None] * rs[2]
-    rad_star_sqr = (
-        d_star[..., 0] * d_star[..., 0] + d_star[..., 1] * d_star[..., 1]
-        + d_star[..., 2] * d_star[..., 2]
-    ) * na * na * nb * nb * nc * nc
+    rs = reciprocal.to(h.dtype)
+    dx = dh * rs[0, 0] + dk * rs[1, 0] + dl * rs[2, 0]
+    dy = dh * rs[0, 1] + dk * rs[1, 1] + dl * rs[2, 1]
+    dz = dh * rs[0, 2] + dk * rs[1, 2] + dl * rs[2, 2]
+    rad_star_sqr = (dx * dx + dy * dy + dz * dz) * na * na * nb * nb * nc * nc
     if shape is CrystalShape.GAUSS:
         return na * nb * nc * torch.exp(-(rad_star_sqr / GAUSS_WIDTH * fudge))
-    return na * nb * nc * (rad_star_sqr * fudge < TOPHAT_RADIUS_SQR).to(hkl.dtype)
+    return na * nb * nc * (rad_star_sqr * fudge < TOPHAT_RADIUS_SQR).to(h.dtype)

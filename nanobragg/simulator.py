@@ -24,7 +24,14 @@ from nanobragg.crystal import Crystal, PhiSweep, build_crystal, orientations, re
     resolve_phi
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.geometry3d import as_tensor
-from nanobragg.kernel import KernelInputs, KernelState, render_chunk
+from nanobragg.accel import maybe_compile
+from nanobragg.kernel import (
+    KernelInputs,
+    KernelState,
+    bragg_terms,
+    fast_path_allowed,
+    render_chunk,
+)
 from nanobragg.trace import trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR
 
@@ -223,6 +230,7 @@ class Simulator:
             fudge=xtal.fudge,
             reciprocal=torch.stack([xtal.a_star, xtal.b_star, xtal.c_star]).to(dev, dtype),
             structure_factors=sf,
+            term_function=None,
             default_F=self.config.structure_factors.default_F,
             interpolate=self.interpolate,
             kahn_factor=self.config.beam.kahn_factor,
@@ -239,6 +247,18 @@ class Simulator:
             dtype=dtype,
             device=dev,
         )
+
+    def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
+        """Use the fused (optionally compiled) term function when no quirk needs masks."""
+        if not fast_path_allowed(inp):
+            return
+        per_pixel = (inp.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
+                     * inp.orientations.shape[0] * inp.orientations.shape[1])
+        inp.term_function = maybe_compile(bragg_terms(inp), pixels * per_pixel,
+                                          self._needs_grad())
+
+    def _needs_grad(self) -> bool:
+        return any(isinstance(x, torch.Tensor) and x.requires_grad for x in _leaves(self.config))
 
     def _wavelengths(self) -> torch.Tensor:
         lams = self.sources.wavelengths
@@ -279,8 +299,7 @@ class Simulator:
             return None
         interpolate, quirks = self.interpolate, self.config.quirks
 
-        def lookup(hkl: torch.Tensor, live: torch.Tensor, state: KernelState) -> torch.Tensor:
-            h, k, l = hkl[..., 0], hkl[..., 1], hkl[..., 2]
+        def lookup(h, k, l, live: torch.Tensor, state: KernelState) -> torch.Tensor:
             if not interpolate:
                 return table.nearest(h, k, l)
             if not quirks.interpolation_fallback:
@@ -317,6 +336,7 @@ class Simulator:
         """
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
+        self._attach_term_function(inp, len(slow))
         per_pixel = (self.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
                      * inp.orientations.shape[0] * inp.orientations.shape[1])
         chunk = max(1, self.chunk_elements // per_pixel)
@@ -354,6 +374,16 @@ class Simulator:
             return None
         hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
         return int(hit[0]) if len(hit) else None
+
+
+def _leaves(config: SimulationConfig):
+    """Every field value of the config's sections (tuples flattened)."""
+    for section in (config.detector, config.beam, config.crystal):
+        for value in vars(section).values():
+            if isinstance(value, tuple):
+                yield from value
+            else:
+                yield value
 
 
 def _geometry_to(geom: DetectorGeometry, device: torch.device) -> DetectorGeometry:
