@@ -1,0 +1,50 @@
+"""Shared CLI context: repository root, config, clock and console."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from loopkit.config import Config, load_config
+from loopkit.errors import LoopkitError
+
+
+@dataclass
+class App:
+    cfg: Config
+    now: datetime
+    console: Console
+
+    @property
+    def root(self) -> Path:
+        return self.cfg.root
+
+
+def find_root(start: Path) -> Path:
+    out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True,
+                         text=True, check=False)
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
+
+
+def parse_now(raw: str | None) -> datetime:
+    """One clock read per invocation; ``--now`` (ISO 8601) overrides it for tests."""
+    if not raw:
+        return datetime.now(timezone.utc)
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise LoopkitError(f"--now: not an ISO timestamp: {raw!r}") from exc
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def make_app(root: str | None, now: str | None) -> App:
+    base = Path(root).resolve() if root else find_root(Path.cwd())
+    return App(cfg=load_config(base), now=parse_now(now), console=Console(soft_wrap=True))
+
+
+pass_app = click.make_pass_decorator(App)

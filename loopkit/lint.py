@@ -1,0 +1,198 @@
+"""Lint checks for memos and the ledger. Each finding has a level, a line and a message."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from loopkit.config import Config
+from loopkit.model import Ledger, LedgerItem, Memo
+from loopkit.parsers.common import slugify
+from loopkit.parsers.memo import memo_focus, parse_do_now
+from loopkit.shellwords import variables_set, variables_used
+
+FILEREF_RE = re.compile(r"(?<![\w/.])((?:[\w.-]+/)*[\w.-]+\.[A-Za-z]\w*):(\d+)(?:-(\d+))?\b")
+SELECTOR_RE = re.compile(r"(?<![\w/])(tests/[\w./-]+\.py(?:::[\w\[\]-]+)*)")
+SHELL_VARS = {"HOME", "PATH", "PWD", "USER", "SHELL", "STAMP", "RUN_DIR", "LOOPKIT_RUN_ID",
+              "OLDPWD", "TMPDIR", "RANDOM", "LINENO", "BASH_SOURCE"}
+REQUIRED_KEYS = ("Summary", "Focus", "Branch", "Mapped tests", "Do Now", "If Blocked")
+
+
+@dataclass
+class Finding:
+    level: str  # error | warning
+    line: int
+    message: str
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def check_filerefs(memo: Memo, root: Path) -> list[Finding]:
+    found: list[Finding] = []
+    for title in ("Pointers", "Priorities & Rationale"):
+        sec = memo.section(title)
+        if sec is None:
+            continue
+        for offset, line in enumerate(sec.body, start=sec.line + 1):
+            for path, start, end in FILEREF_RE.findall(line):
+                target = root / path
+                last = int(end or start)
+                if not target.is_file():
+                    found.append(Finding("error", offset, f"{path}:{start}: file does not exist"))
+                elif last > _count_lines(target):
+                    found.append(Finding("error", offset,
+                                         f"{path}:{last}: past end of file "
+                                         f"({_count_lines(target)} lines)"))
+    return found
+
+
+def memo_selectors(memo: Memo) -> list[str]:
+    texts = memo.field_all("Mapped tests") + [s.cmd or "" for s in memo.steps]
+    do_now = parse_do_now(memo)
+    if do_now is not None and do_now.cmd:
+        texts.append(do_now.cmd)
+    return list(dict.fromkeys(sel for t in texts for sel in SELECTOR_RE.findall(t)))
+
+
+def check_selectors(memo: Memo, root: Path) -> list[Finding]:
+    line = next((f.line for f in memo.fields if f.key == "Mapped tests"), 0)
+    found: list[Finding] = []
+    for sel in memo_selectors(memo):
+        try:
+            out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", sel],
+                                 cwd=root, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            found.append(Finding("error", line, f"{sel}: collection timed out"))
+            continue
+        if out.returncode != 0:
+            found.append(Finding("error", line, f"{sel}: collects no tests (pytest rc "
+                                                f"{out.returncode})"))
+    return found
+
+
+def check_variables(memo: Memo) -> list[Finding]:
+    known: set[str] = set(SHELL_VARS)
+    found: list[Finding] = []
+    for step in memo.steps:
+        if not step.cmd:
+            continue
+        assigned_here = variables_set(step.cmd)
+        for name in variables_used(step.cmd):
+            if name not in known and name not in assigned_here:
+                found.append(Finding("error", step.line, f"${name} used before it is set"))
+        known.update(assigned_here)
+        if step.expect is None:
+            found.append(Finding("warning", step.line, "command step has no Expect: line"))
+    return found
+
+
+def check_focus(memo: Memo, ledger: Ledger | None, root: Path) -> list[Finding]:
+    from loopkit.parsers.plan import parse_plan
+
+    focus = memo_focus(memo)
+    line = next((f.line for f in memo.fields if f.key == "Focus"), 0)
+    if focus is None:
+        return [Finding("error", 0, "memo has no Focus")]
+    if ledger is None:
+        return [Finding("warning", line, "no ledger found; focus not resolved")]
+    item = ledger.item(focus.item_id) if focus.item_id else None
+    if item is None and focus.anchor:
+        item = next((i for i in ledger.items
+                     if slugify(f"[{i.item_id}] {i.title}").startswith(focus.anchor[:30])), None)
+    if item is None:
+        return [Finding("error", line, f"focus {focus.raw!r} does not resolve to a ledger item")]
+    if not focus.plan_task:
+        return []
+    plan_ref = re.search(r"[\w./-]+\.md", item.fields.get("Plan Reference", ""))
+    if plan_ref is None or not (root / plan_ref.group(0)).is_file():
+        return [Finding("error", line, f"{item.item_id}: plan reference missing or not found")]
+    plan = parse_plan((root / plan_ref.group(0)).read_text(encoding="utf-8"), plan_ref.group(0))
+    if plan.task(focus.plan_task) is None:
+        return [Finding("error", line, f"task {focus.plan_task} not in {plan_ref.group(0)}")]
+    return []
+
+
+def check_branch(memo: Memo, root: Path) -> list[Finding]:
+    branch = memo.field("Branch")
+    if branch is None:
+        return []
+    out = subprocess.run(["git", "branch", "--show-current"], cwd=root, capture_output=True,
+                         text=True, check=False)
+    current = out.stdout.strip()
+    if out.returncode == 0 and current and current != branch.strip():
+        line = next(f.line for f in memo.fields if f.key == "Branch")
+        return [Finding("error", line, f"Branch {branch!r} but the checkout is on {current!r}")]
+    return []
+
+
+def check_shape(memo: Memo) -> list[Finding]:
+    keys = {f.key for f in memo.fields}
+    found = [Finding("warning", 0, f"missing header {k!r}") for k in REQUIRED_KEYS if k not in keys]
+    if "Phase" in keys:
+        found.append(Finding("warning", 0, "memo carries a Phase label (dropped by policy)"))
+    return found
+
+
+def lint_memo(memo: Memo, cfg: Config, ledger: Ledger | None, collect: bool) -> list[Finding]:
+    root = cfg.root
+    found = check_shape(memo) + check_filerefs(memo, root) + check_variables(memo)
+    found += check_focus(memo, ledger, root) + check_branch(memo, root)
+    if collect:
+        found += check_selectors(memo, root)
+    return sorted(found, key=lambda f: (f.line, f.level))
+
+
+def lint_ledger(ledger: Ledger, cfg: Config) -> list[Finding]:
+    found: list[Finding] = []
+    seen: dict[str, int] = {}
+    for item in ledger.items:
+        if item.item_id in seen:
+            found.append(Finding("error", item.line, f"duplicate item {item.item_id}"))
+        seen[item.item_id] = item.line
+        found += _lint_item(item, cfg)
+    index_ids: dict[str, int] = {}
+    items = {i.item_id: i for i in ledger.items}
+    for row in ledger.index:
+        if row.item_id in index_ids:
+            found.append(Finding("error", row.line, f"index lists {row.item_id} twice"))
+        index_ids[row.item_id] = row.line
+        item = items.get(row.item_id)
+        if item is None:
+            found.append(Finding("error", row.line, f"index row {row.item_id} has no item"))
+            continue
+        if row.status.strip() != item.status:
+            found.append(Finding("error", row.line, f"{row.item_id}: index status "
+                                 f"{row.status!r} but item says {item.status!r}"))
+        if row.anchor != slugify(f"[{item.item_id}] {item.title}"):
+            found.append(Finding("warning", row.line, f"{row.item_id}: anchor #{row.anchor} does "
+                                 "not match the heading"))
+    found += [Finding("error", i.line, f"{i.item_id} missing from the index")
+              for i in ledger.items if i.item_id not in index_ids]
+    return sorted(found, key=lambda f: f.line)
+
+
+def _lint_item(item: LedgerItem, cfg: Config) -> list[Finding]:
+    found: list[Finding] = []
+    if item.status and item.status not in cfg.vocab.status:
+        found.append(Finding("warning", item.line, f"{item.item_id}: status {item.status!r} "
+                             "not in vocabulary"))
+    numbers = [a.n for a in item.attempts]
+    dupes = sorted({n for n in numbers if numbers.count(n) > 1})
+    if dupes:
+        found.append(Finding("error", item.line, f"{item.item_id}: duplicate attempt numbers "
+                             f"{dupes}"))
+    for prev, cur in zip(item.attempts, item.attempts[1:], strict=False):
+        if cur.n < prev.n:
+            found.append(Finding("warning", cur.line, f"{item.item_id}: Attempt #{cur.n} after "
+                                 f"#{prev.n}"))
+    size = sum(len(line.encode()) for line in item.lines)
+    if size > cfg.budgets.item_bytes:
+        found.append(Finding("warning", item.line, f"{item.item_id}: {size} bytes > item budget "
+                             f"{cfg.budgets.item_bytes}"))
+    return found

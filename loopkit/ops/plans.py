@@ -1,0 +1,60 @@
+"""``plan set``: marking a task done needs a passing run whose artifacts exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loopkit.config import Config
+from loopkit.errors import LoopkitError, RefusedError
+from loopkit.fsio import atomic_write, locked, read_text
+from loopkit.ops.attempts import run_passed_with_artifacts
+from loopkit.ops.docs import resolve_plan
+from loopkit.parsers.plan import normalize_state, parse_plan
+from loopkit.writers.plan import render_plan, set_task_state
+
+STATE_INPUT = {"D": "D", "DONE": "D", "P": "P", "B": "B", " ": " ", "": " ", "TODO": " ",
+               "SKIP": "SKIP", "S": "SKIP"}
+
+
+def parse_state(raw: str) -> str:
+    state = STATE_INPUT.get(raw.strip().upper())
+    if state is None:
+        state = normalize_state(raw)
+    if state == "?":
+        raise LoopkitError(f"unknown task state {raw!r} (use D, P, B, SKIP or ' ')")
+    return state
+
+
+def set_plan_task(cfg: Config, plan_name: str, task_id: str, raw_state: str, now: datetime,
+                  evidence: str | None = None, attempt: int | None = None,
+                  force: bool = False, reason: str = "") -> str:
+    """Returns the note written into the guidance cell."""
+    state = parse_state(raw_state)
+    if force and not reason.strip():
+        raise LoopkitError("--force needs --reason")
+    note = ""
+    if state == "D":
+        note = _done_note(cfg, now, evidence, attempt, force, reason)
+    path = resolve_plan(cfg, plan_name)
+    with locked(path):
+        plan = parse_plan(read_text(path), str(path))
+        if plan.task(task_id) is None:
+            raise LoopkitError(f"task {task_id!r} not found in {path}")
+        atomic_write(path, render_plan(set_task_state(plan, task_id, state, note)))
+    return note
+
+
+def _done_note(cfg: Config, now: datetime, evidence: str | None, attempt: int | None,
+               force: bool, reason: str) -> str:
+    day = now.strftime("%Y-%m-%d")
+    att = f" Attempt #{attempt}" if attempt else ""
+    if evidence:
+        ok, why, _ = run_passed_with_artifacts(cfg, evidence)
+    else:
+        ok, why = False, "no --evidence run given"
+    if ok:
+        return f"✅ {day}{att} (run {evidence})."
+    if not force:
+        raise RefusedError(f"refused: cannot mark done: {why} (override: --force --reason)")
+    run = f" run {evidence}" if evidence else ""
+    return f"⚠️ FORCED {day}{att}{run}: {reason.strip()} [{why}]."

@@ -1,0 +1,230 @@
+"""``loopkit run``: mint a run directory, execute the planned steps, record and judge them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from loopkit.config import Config
+from loopkit.errors import LoopkitError
+from loopkit.evaluate import StepContext, check
+from loopkit.fsio import atomic_write, read_text, sha256_file
+from loopkit.model import Memo
+from loopkit.parsers.memo import memo_focus
+from loopkit.pytest_summary import parse_pytest_summary
+from loopkit.runner import ShellSession
+from loopkit.runplan import PlannedStep
+from loopkit.runrecord import STAMP_FORMAT, RunRecord, StepRecord, compute_verdict, write_run
+from loopkit.shellwords import variables_used
+from loopkit.snapshot import Redactor, env_snapshot, git_snapshot, tool_versions
+from loopkit.summary import render_commands, render_summary
+
+MAX_ARTIFACT_FILES = 500
+
+
+@dataclass
+class RunRequest:
+    cfg: Config
+    memo: Memo
+    memo_path: Path
+    run_root: str
+    shell: list[PlannedStep]
+    manual: list[PlannedStep]
+    now: datetime
+    timeout_s: float
+    env_profile: str | None = None
+    t0: float = field(default_factory=time.monotonic)
+
+    def clock(self) -> datetime:
+        """The run's clock: ``now`` (one read, or --now) plus elapsed monotonic time."""
+        return self.now + timedelta(seconds=time.monotonic() - self.t0)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
+    """Create ``<run_root>/<STAMP>`` exclusively; a taken second moves to the next one."""
+    base = root / run_root
+    base.mkdir(parents=True, exist_ok=True)
+    for bump in range(120):
+        stamp = (now + timedelta(seconds=bump)).astimezone(timezone.utc).strftime(STAMP_FORMAT)
+        try:
+            (base / stamp).mkdir()
+        except FileExistsError:
+            continue
+        return stamp, base / stamp
+    raise LoopkitError(f"could not mint a fresh run directory under {base}")
+
+
+def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    if req.env_profile:
+        profile = req.cfg.env_profiles.get(req.env_profile)
+        if profile is None:
+            raise LoopkitError(f"unknown env profile {req.env_profile!r}")
+        env.update(profile.set)
+    env.update({"STAMP": stamp, "RUN_DIR": str(run_dir), "LOOPKIT_RUN_ID": stamp})
+    return env
+
+
+def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str]) -> RunRecord:
+    root = req.cfg.root
+    focus = memo_focus(req.memo)
+    return RunRecord(
+        run_id=stamp, run_dir=str(run_dir.relative_to(root)), started=iso(req.now),
+        memo={"path": _rel(req.memo_path, root), "sha256": sha256_file(req.memo_path)},
+        focus={"raw": focus.raw, "item_id": focus.item_id, "plan_task": focus.plan_task,
+               "anchor": focus.anchor} if focus else {},
+        git=git_snapshot(root), env=env_snapshot(env, req.cfg),
+        tools=tool_versions(root, env, req.cfg),
+        steps=[StepRecord(i=p.i, cmd=p.cmd, expect_text=p.step.expect,
+                          stdout=f"steps/{p.i:02d}.out", stderr=f"steps/{p.i:02d}.err")
+               for p in req.shell],
+        manual_steps=[{"i": p.i, "text": p.step.text, "expect": p.step.expect}
+                      for p in req.manual])
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
+    root = req.cfg.root
+    stamp, run_dir = mint_run_dir(root, req.run_root, req.now)
+    (run_dir / "steps").mkdir()
+    env = shell_env(req, stamp, run_dir)
+    redactor = Redactor(env, req.cfg.env_snapshot.redact)
+    run = _new_record(req, stamp, run_dir, env)
+    atomic_write(run_dir / "commands.txt", redactor.text(render_commands(run, req)))
+    write_run(run, run_dir)
+    console.print(f"[bold]loopkit run[/] {stamp} -> {run.run_dir} ({len(req.shell)} step(s))")
+    session = ShellSession(root, env, run_dir / "shell.log")
+    try:
+        with _sigterm_as_interrupt():
+            _run_steps(req, run, run_dir, session, redactor, console)
+        run.complete = True
+    except KeyboardInterrupt:
+        session.kill()
+        for rec in run.steps:
+            if rec.status == "running":
+                rec.status = "aborted"
+        console.print("[red]interrupted: run recorded as aborted[/]")
+    finally:
+        session.close()
+        _finalize(req, run, run_dir, redactor)
+    return run, run_dir
+
+
+def _run_steps(req: RunRequest, run: RunRecord, run_dir: Path, session: ShellSession,
+               redactor: Redactor, console: Console) -> None:
+    stop = False
+    for planned, rec in zip(req.shell, run.steps, strict=True):
+        if stop:
+            rec.status = "not_run"
+            continue
+        _run_one(req, planned, rec, run_dir, session, redactor, console)
+        write_run(run, run_dir)
+        stop = rec.status in ("timeout", "aborted")
+
+
+def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Path,
+             session: ShellSession, redactor: Redactor, console: Console) -> None:
+    script = run_dir / "steps" / f"{planned.i:02d}.sh"
+    script.write_text(planned.cmd + "\n", encoding="utf-8")
+    short = planned.cmd.splitlines()[0][:90]
+    console.print(f"  [cyan]step {planned.i}[/] {escape(short)}")
+    rec.status, rec.start = "running", iso(req.clock())
+    names = [n for n in variables_used(planned.cmd) if not redactor.is_secret_name(n)]
+    out, err = run_dir / rec.stdout, run_dir / rec.stderr
+    result = session.run_step(script, out, err, req.timeout_s, names)
+    rec.rc, rec.status = result.rc, result.status
+    rec.end, rec.duration_s = iso(req.clock()), round(result.duration_s, 3)
+    for path in (out, err):
+        redactor.file(path)
+    counts = parse_pytest_summary(read_text(out) if out.exists() else "")
+    rec.pytest = counts.as_dict() if counts else None
+    if result.status in ("ok", "failed"):
+        ctx = StepContext(req.cfg.root, run_dir, planned.cmd, rec.rc, out, err, counts,
+                          result.variables)
+        rec.expect = [check(pred, ctx) for pred in planned.predicates]
+        if any(o.verdict == "fail" for o in rec.expect):
+            rec.status = "failed"
+    mark = {"ok": "[green]ok[/]", "failed": "[red]FAILED[/]"}.get(
+        rec.status, f"[red]{rec.status}[/]")
+    console.print(f"    {mark} rc={rec.rc} {rec.duration_s:.1f}s " + escape(" ".join(
+        f"{o.verdict}:{o.pred}" for o in rec.expect if o.verdict != "pass")))
+
+
+def _finalize(req: RunRequest, run: RunRecord, run_dir: Path, redactor: Redactor) -> None:
+    for rec in run.steps:
+        if rec.status in ("pending", "running"):
+            rec.status = "not_run" if rec.status == "pending" else "aborted"
+    run.ended = iso(req.clock())
+    run.verdict, run.counts = compute_verdict(run)
+    atomic_write(run_dir / "env.json", _json({"env": run.env, "tools": run.tools}))
+    atomic_write(run_dir / "git.json", _json(run.git))
+    atomic_write(run_dir / "summary.md", redactor.text(render_summary(run)))
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and path.stat().st_size < 5 * 1024 * 1024:
+            redactor.file(path)
+    run.artifacts = collect_artifacts(req, run_dir)
+    atomic_write(run_dir / "run.json", redactor.text(run.to_json()))
+    lines = [f"{sha256_file(p)}  {p.relative_to(run_dir)}" for p in sorted(run_dir.rglob("*"))
+             if p.is_file() and p.name != "sha256.txt"]
+    atomic_write(run_dir / "sha256.txt", "\n".join(lines) + "\n")
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def collect_artifacts(req: RunRequest, run_dir: Path) -> list[dict[str, Any]]:
+    root = req.cfg.root
+    files = [p for p in sorted(run_dir.rglob("*"))
+             if p.is_file() and p.name not in ("run.json", "sha256.txt")]
+    for planned in req.shell:
+        ctx = StepContext(root, run_dir, planned.cmd, None, run_dir, run_dir, None)
+        for out in ctx.outputs():
+            if out.is_file():
+                files.append(out)
+            elif out.is_dir():
+                files += [p for p in sorted(out.rglob("*")) if p.is_file()]
+    unique = list(dict.fromkeys(p.resolve() for p in files))[:MAX_ARTIFACT_FILES]
+    return [{"path": _rel(p, root), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in unique if p.is_file()]
+
+
+def exit_code_for(verdict: str) -> int:
+    return {"pass": 0, "partial": 3}.get(verdict, 1)
+

@@ -1,0 +1,54 @@
+"""Human-readable outputs of a run: ``summary.md`` and the replayable ``commands.txt``."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from loopkit.runrecord import RunRecord
+
+if TYPE_CHECKING:
+    from loopkit.runflow import RunRequest
+
+
+def render_commands(run: RunRecord, req: RunRequest) -> str:
+    lines = ["#!/usr/bin/env bash",
+             f"# loopkit run {run.run_id}: replay of {run.memo.get('path', 'memo')} steps",
+             f"# git {run.git.get('head')} ({run.git.get('branch')})",
+             "set -o pipefail",
+             f"export STAMP={shlex.quote(run.run_id)}",
+             f"export RUN_DIR={shlex.quote(run.run_dir)}",
+             "mkdir -p \"$RUN_DIR\""]
+    if req.env_profile:
+        for key, value in req.cfg.env_profiles[req.env_profile].set.items():
+            lines.append(f"export {key}={shlex.quote(value)}")
+    for planned in req.shell:
+        lines += ["", f"# step {planned.i}", planned.cmd]
+    return "\n".join(lines) + "\n"
+
+
+def render_summary(run: RunRecord) -> str:
+    c = run.counts
+    out = [f"# loopkit run {run.run_id}", "",
+           f"- Verdict: **{run.verdict}** (checks: {c.get('pass', 0)} pass, "
+           f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked)",
+           f"- Memo: `{run.memo.get('path')}`  Focus: {run.focus.get('raw', '')}",
+           f"- Git: {run.git.get('head')} on {run.git.get('branch')}"
+           f" ({len(run.git.get('dirty', []))} dirty)",
+           f"- Started {run.started}, ended {run.ended}", "",
+           "| step | status | rc | seconds | pytest | command |", "|---|---|---|---|---|---|"]
+    for s in run.steps:
+        py = s.pytest or {}
+        pyt = (f"{py.get('passed')}p/{py.get('failed')}f/{py.get('skipped')}s/"
+               f"{py.get('errors')}e") if py else ""
+        cmd = s.cmd.splitlines()[0][:80].replace("|", "\\|") if s.cmd else ""
+        out.append(f"| {s.i} | {s.status} | {s.rc} | {s.duration_s} | {pyt} | `{cmd}` |")
+    out += ["", "## Checks", ""]
+    for s in run.steps:
+        for o in s.expect:
+            out.append(f"- step {s.i}: **{o.verdict}** {o.pred} — {o.detail}")
+    if run.manual_steps:
+        out += ["", "## Manual steps (not executed)", ""]
+        out += [f"- step {m['i']}: {m['text'].splitlines()[0]}" for m in run.manual_steps]
+    out += ["", "## Notes", "", ""]
+    return "\n".join(out)
