@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import BeamConfig
-from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, unitize
+from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, unitize, value
 
 SOURCE_DISTANCE = 10.0  # m, fixed in C
 
@@ -66,7 +66,7 @@ def _unset(x, default):
 
 def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> Sources:
     """Sources from ``cfg.sources`` (file rows) or the divergence/dispersion grid."""
-    lam0 = float(cfg.wavelength)
+    lam0 = value(cfg.wavelength)
     hrange, hstep, hsteps = _sane(*_steps_rule(
         _unset(cfg.hdivrange, -1.0), _unset(cfg.hdivstep, -1.0), _unset(cfg.hdivsteps, -1)))
     vrange, vstep, vsteps = _sane(*_steps_rule(

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import CrystalConfig, CrystalShape
-from nanobragg.geometry3d import as_tensor, cross, dot, norm, rotate_axis, rotate_umat, rotate_xyz
+from nanobragg.geometry3d import (
+    as_tensor,
+    cross,
+    dot,
+    norm,
+    rotate_axis,
+    rotate_umat,
+    rotate_xyz,
+    value,
+)
 from nanobragg.units import RTD
 
 DBL_MIN = 2.2250738585072014e-308
@@ -52,7 +61,7 @@ def _reciprocal_from_cell(cell) -> tuple[torch.Tensor, ...]:
     s = (al + be + ga) / 2
     skew = torch.abs(torch.sin(s) * torch.sin(s - al) * torch.sin(s - be) * torch.sin(s - ga))
     volume = 2.0 * a * b * c * torch.sqrt(skew)
-    if float(volume) <= 0.0:
+    if float(volume.detach()) <= 0.0:
         volume = torch.full_like(volume, DBL_MIN)
     v_star = 1.0 / volume
     as_len = b * c * torch.sin(al) * v_star
@@ -79,13 +88,13 @@ def _rescale(v: torch.Tensor, magnitude: torch.Tensor) -> torch.Tensor:
     return (magnitude / old) * v
 
 
-def build_crystal(cfg: CrystalConfig, wavelength: float, misset: tuple | None) -> Crystal:
+def build_crystal(cfg: CrystalConfig, wavelength, misset: tuple | None) -> Crystal:
     """Resolve the cell and orientation. ``misset`` is the (possibly random) misset to apply."""
     user_cell = cfg.cell is not None
     if user_cell:
         a_star, b_star, c_star, a_len, b_len, c_len, v_cell = _reciprocal_from_cell(cfg.cell)
     if cfg.amatrix is not None:
-        m = as_tensor(cfg.amatrix) * (1e-10 / float(wavelength))
+        m = as_tensor(cfg.amatrix) * (1e-10 / as_tensor(wavelength))
         a_star, b_star, c_star = m[:, 0], m[:, 1], m[:, 2]
     if misset is not None:
         a_star, b_star, c_star = (rotate_xyz(v, *misset) for v in (a_star, b_star, c_star))
@@ -113,18 +122,18 @@ def build_crystal(cfg: CrystalConfig, wavelength: float, misset: tuple | None) -
         a_star=a_star, b_star=b_star, c_star=c_star,
         cell=_cell_parameters(a, b, c),
         reciprocal_cell=_cell_parameters(a_star, b_star, c_star),
-        volume=float(v_cell),
+        volume=value(v_cell),
         Na=n_abc[0], Nb=n_abc[1], Nc=n_abc[2],
         shape=cfg.shape, fudge=cfg.fudge,
-        misset=None if misset is None else tuple(float(x) for x in misset),
+        misset=None if misset is None else tuple(value(x) for x in misset),
     )
 
 
 def _cell_parameters(a, b, c) -> tuple[float, float, float, float, float, float]:
-    la, lb, lc = (float(norm(v)) for v in (a, b, c))
+    la, lb, lc = (value(norm(v)) for v in (a, b, c))
 
     def angle(u, v, lu, lv):
-        return math.acos(max(-1.0, min(1.0, float(dot(u, v)) / lu / lv)))
+        return math.acos(max(-1.0, min(1.0, value(dot(u, v)) / lu / lv)))
 
     return la, lb, lc, angle(b, c, lb, lc), angle(a, c, la, lc), angle(a, b, la, lb)
 
@@ -169,7 +178,7 @@ def resolve_phi(cfg: CrystalConfig) -> PhiSweep:
 
 def resolve_mosaic(cfg: CrystalConfig) -> tuple[float, int, list[str]]:
     """(spread rad, domain count, warnings) with C's defaults."""
-    spread = -1.0 if cfg.mosaic_spread is None else float(cfg.mosaic_spread)
+    spread = -1.0 if cfg.mosaic_spread is None else value(cfg.mosaic_spread)
     domains = -1 if cfg.mosaic_domains is None else cfg.mosaic_domains
     warnings: list[str] = []
     if domains <= 0:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import Convention, DetectorConfig, Pivot
-from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize
+from nanobragg.geometry3d import as_tensor, cross, dot, value, rotate_axis, rotate_xyz, unitize
 
 # Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
 _PRESETS: dict[Convention, tuple[tuple[float, float, float], ...]] = {
@@ -207,7 +207,7 @@ def _place_detector(cfg, axes, beam, pivot, requested, fpixels, spixels, det_f, 
     px = cfg.pixel_size
     rx, ry, rz, tt = (as_tensor(a) for a in (cfg.rotx, cfg.roty, cfg.rotz, cfg.twotheta))
     ratio = dot(beam, rotate_xyz(axes.odet, rx, ry, rz))
-    if float(ratio) == 0.0:
+    if value(ratio) == 0.0:
         ratio = torch.full_like(ratio, 2.2250738585072014e-308)
     if cfg.close_distance is None:
         close = torch.abs(ratio * as_tensor(cfg.distance))

@@ -91,3 +91,8 @@ def rotate_umat(v: torch.Tensor, umat: torch.Tensor) -> torch.Tensor:
         ],
         dim=-1,
     )
+
+
+def value(x) -> float:
+    """A Python float of a number or 0-d tensor, outside the autograd graph."""
+    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)

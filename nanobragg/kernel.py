@@ -113,7 +113,7 @@ def render_chunk(
                        evaluated=evaluated)
 
     per_pixel = _pixel_factors(inp, omega, capture_fraction, polar, evaluated)
-    state.omega_sum += float(_omega_sum(inp, omega).sum())
+    state.omega_sum += float(_omega_sum(inp, omega).sum().detach())
     if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
         total = _running_sum(inp, terms, live, omega, capture_fraction, polar)
     else:
@@ -132,7 +132,7 @@ def bragg_terms(inp: KernelInputs):
     """
     n_cells, shape, fudge, rec = inp.n_cells, inp.shape, inp.fudge, inp.reciprocal
     sf, default_F = inp.structure_factors, inp.default_F
-    active = tuple(float(n) > 1.0 for n in n_cells)
+    active = tuple(float(n.detach()) > 1.0 for n in n_cells)
 
     def terms(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
         f_latt = lattice_factor(h, k, l, n_cells, shape, fudge, rec, active)

@@ -50,7 +50,7 @@ def lattice_factor(
     na, nb, nc = (n.to(h.dtype) for n in n_cells)
     if shape is CrystalShape.SQUARE:
         if active is None:
-            active = tuple(float(n) > 1.0 for n in n_cells)
+            active = tuple(float(n.detach()) > 1.0 for n in n_cells)
         f = None
         for idx, n, on in ((h, na, active[0]), (k, nb, active[1]), (l, nc, active[2])):
             if on:

@@ -23,7 +23,7 @@ from nanobragg.config import Convention, CrystalShape, Interpolation, Simulation
 from nanobragg.crystal import Crystal, PhiSweep, build_crystal, orientations, resolve_mosaic, \
     resolve_phi
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
-from nanobragg.geometry3d import as_tensor
+from nanobragg.geometry3d import as_tensor, value
 from nanobragg.accel import maybe_compile
 from nanobragg.kernel import (
     KernelInputs,
@@ -117,7 +117,7 @@ class Simulator:
         self.wavelength = as_tensor(beam_cfg.wavelength)
         self.shared_rng = rng.Ran1()
         misset = self._misset()
-        self.crystal: Crystal = build_crystal(xtal_cfg, float(self.wavelength), misset)
+        self.crystal: Crystal = build_crystal(xtal_cfg, self.wavelength, misset)
         self.phi: PhiSweep = resolve_phi(xtal_cfg)
         spread, domains, warnings = resolve_mosaic(xtal_cfg)
         for w in warnings:
@@ -157,9 +157,9 @@ class Simulator:
 
     def _oversample(self) -> int:
         xtal, geom = self.crystal, self.geometry
-        sizes = [float(torch.linalg.vector_norm(v)) * float(n)
+        sizes = [value(torch.linalg.vector_norm(v)) * value(n)
                  for v, n in ((xtal.a0, xtal.Na), (xtal.b0, xtal.Nb), (xtal.c0, xtal.Nc))]
-        reciprocal_pixel = float(self.wavelength) * float(geom.distance) / geom.pixel_size
+        reciprocal_pixel = value(self.wavelength) * value(geom.distance) / geom.pixel_size
         recommended = max(math.ceil(3.0 * max(sizes) / reciprocal_pixel), 1)
         chosen = self.config.sampling.oversample
         if chosen is None or chosen <= 0:
@@ -181,7 +181,7 @@ class Simulator:
             self.log(line)
         mode = sf_cfg.interpolation
         if mode is Interpolation.AUTO:
-            small = min(float(self.crystal.Na), float(self.crystal.Nb), float(self.crystal.Nc))
+            small = min(value(self.crystal.Na), value(self.crystal.Nb), value(self.crystal.Nc))
             interpolate = small <= 2
             self.log("auto-selected tricubic interpolation of structure factors" if interpolate
                      else "auto-selected no interpolation")
@@ -192,7 +192,7 @@ class Simulator:
 
     def _make_report(self) -> SimulationReport:
         g = self.geometry
-        f = float
+        f = value
         return SimulationReport(
             fpixels=g.fpixels, spixels=g.spixels, pixel_size=g.pixel_size,
             distance=f(g.distance), close_distance=f(g.close_distance),
@@ -265,7 +265,7 @@ class Simulator:
         wl = self.config.beam.wavelength
         if isinstance(wl, torch.Tensor) and wl.requires_grad:
             # keep the graph: every generated wavelength is proportional to lambda0
-            lams = lams / float(wl) * wl
+            lams = lams / value(wl) * wl
         return lams
 
     def _orientation_tables(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
