@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -34,12 +34,12 @@ def find_root(start: Path) -> Path:
 def parse_now(raw: str | None) -> datetime:
     """One clock read per invocation; ``--now`` (ISO 8601) overrides it for tests."""
     if not raw:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise LoopkitError(f"--now: not an ISO timestamp: {raw!r}") from exc
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def make_app(root: str | None, now: str | None) -> App:

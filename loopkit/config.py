@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,14 +10,6 @@ from typing import Any
 import yaml
 
 from loopkit.errors import LoopkitError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10: tomli is the same parser (add "tomli; python_version<'3.11'")
-    try:
-        import tomli as tomllib
-    except ModuleNotFoundError:  # pragma: no cover - only without tomli on 3.10
-        tomllib = None  # type: ignore[assignment]
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
 
@@ -110,8 +102,6 @@ def load_config(root: Path) -> Config:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    if path.suffix == ".toml" and tomllib is None:
-        raise LoopkitError(f"{path}: reading TOML needs Python 3.11+ or tomli; use loopkit.yaml")
     try:
         if path.suffix == ".toml":
             return tomllib.loads(path.read_text(encoding="utf-8"))

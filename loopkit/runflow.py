@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class RunRequest:
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
@@ -60,7 +60,7 @@ def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
     base = root / run_root
     base.mkdir(parents=True, exist_ok=True)
     for bump in range(120):
-        stamp = (now + timedelta(seconds=bump)).astimezone(timezone.utc).strftime(STAMP_FORMAT)
+        stamp = (now + timedelta(seconds=bump)).astimezone(UTC).strftime(STAMP_FORMAT)
         try:
             (base / stamp).mkdir()
         except FileExistsError:

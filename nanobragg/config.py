@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
 
 from nanobragg.errors import ConfigError
 
-Scalar = Union[float, torch.Tensor]
+Scalar = float | torch.Tensor
 Vec3 = tuple[float, float, float]
 
 
-class Convention(str, Enum):
-    """Detector/beam axis convention (C: ``-mosflm``, ``-denzo``, ``-adxv``, ``-xds``, ``-dials``)."""
+class Convention(StrEnum):
+    """Detector/beam axis convention (C: -mosflm, -denzo, -adxv, -xds, -dials)."""
 
     MOSFLM = "mosflm"
     DENZO = "denzo"
@@ -39,14 +38,14 @@ class Convention(str, Enum):
     CUSTOM = "custom"
 
 
-class Pivot(str, Enum):
+class Pivot(StrEnum):
     """What stays fixed when the detector rotates: the direct-beam spot or the sample-near point."""
 
     BEAM = "beam"
     SAMPLE = "sample"
 
 
-class CrystalShape(str, Enum):
+class CrystalShape(StrEnum):
     """Lattice transform model (C: ``-square_xtal`` (default), ``-round_xtal``, ...)."""
 
     SQUARE = "square"
@@ -55,7 +54,7 @@ class CrystalShape(str, Enum):
     TOPHAT = "tophat"
 
 
-class Interpolation(str, Enum):
+class Interpolation(StrEnum):
     """Structure-factor lookup: C's ``auto`` turns tricubic on when any N <= 2."""
 
     AUTO = "auto"

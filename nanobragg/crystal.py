@@ -112,7 +112,8 @@ def build_crystal(cfg: CrystalConfig, wavelength, misset: tuple | None) -> Cryst
     a_star, b_star, c_star = cross(b, c) * v_star, cross(c, a) * v_star, cross(a, b) * v_star
 
     n_abc = [as_tensor(cfg.Na), as_tensor(cfg.Nb), as_tensor(cfg.Nc)]
-    for i, (size, vec) in enumerate(zip((cfg.sample_x, cfg.sample_y, cfg.sample_z), (a, b, c), strict=True)):
+    sizes = (cfg.sample_x, cfg.sample_y, cfg.sample_z)
+    for i, (size, vec) in enumerate(zip(sizes, (a, b, c), strict=True)):
         if size > 0:
             n_abc[i] = torch.ceil(as_tensor(size) / norm(vec * 1e-10))
     n_abc = [torch.where(n <= 1.0, torch.ones_like(n), n) for n in n_abc]

@@ -22,17 +22,24 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import Convention, DetectorConfig, Pivot
-from nanobragg.geometry3d import as_tensor, cross, dot, value, rotate_axis, rotate_xyz, unitize
+from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize, value
 
 # Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
 _PRESETS: dict[Convention, tuple[tuple[float, float, float], ...]] = {
-    Convention.MOSFLM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
-    Convention.DENZO: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1), (0, 0, 1)),
-    Convention.ADXV: ((0, 0, 1), (1, 0, 0), (0, -1, 0), (0, 0, 1), (-1, 0, 0), (1, 0, 0), (1, 0, 0)),
-    Convention.XDS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0), (1, 0, 0)),
-    Convention.DIALS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 1, 0), (0, 1, 0)),
+    #                  beam       fdet        sdet        odet       2theta      polar   spindle
+    Convention.MOSFLM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1),
+                        (0, 0, 1)),
+    Convention.DENZO: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1),
+                       (0, 0, 1)),
+    Convention.ADXV: ((0, 0, 1), (1, 0, 0), (0, -1, 0), (0, 0, 1), (-1, 0, 0), (1, 0, 0),
+                      (1, 0, 0)),
+    Convention.XDS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0),
+                     (1, 0, 0)),
+    Convention.DIALS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 1, 0),
+                       (0, 1, 0)),
     # CUSTOM starts from C's initial arrays: MOSFLM-like, but the 2theta axis is +y.
-    Convention.CUSTOM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 0, 1)),
+    Convention.CUSTOM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1),
+                        (0, 0, 1)),
 }
 
 

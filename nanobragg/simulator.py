@@ -18,13 +18,19 @@ from pathlib import Path
 import torch
 
 from nanobragg import rng
+from nanobragg.accel import maybe_compile
 from nanobragg.beam import Sources, build_sources, fluence_from_config
 from nanobragg.config import Convention, CrystalShape, Interpolation, SimulationConfig
-from nanobragg.crystal import Crystal, PhiSweep, build_crystal, orientations, resolve_mosaic, \
-    resolve_phi
+from nanobragg.crystal import (
+    Crystal,
+    PhiSweep,
+    build_crystal,
+    orientations,
+    resolve_mosaic,
+    resolve_phi,
+)
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.geometry3d import as_tensor, value
-from nanobragg.accel import maybe_compile
 from nanobragg.kernel import (
     KernelInputs,
     KernelState,
@@ -379,11 +385,11 @@ class Simulator:
 def _leaves(config: SimulationConfig):
     """Every field value of the config's sections (tuples flattened)."""
     for section in (config.detector, config.beam, config.crystal):
-        for value in vars(section).values():
-            if isinstance(value, tuple):
-                yield from value
+        for field_value in vars(section).values():
+            if isinstance(field_value, tuple):
+                yield from field_value
             else:
-                yield value
+                yield field_value
 
 
 def _geometry_to(geom: DetectorGeometry, device: torch.device) -> DetectorGeometry:

@@ -20,7 +20,7 @@ from nanobragg.units import R_E_SQR
 
 
 def _fmt(x) -> str:
-    return "%.15g" % float(x)
+    return f"{float(x):.15g}"
 
 
 def _vec(v) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
@@ -23,7 +23,7 @@ def add_memory(cfg: Config, entry: NewEntry, now: datetime) -> list[str]:
     _check_vocab(entry.state, cfg.vocab.action_state, "action state")
     _check_vocab(entry.mode, cfg.vocab.mode, "mode")
     _check_vocab(entry.action_type, cfg.vocab.action_type, "action type")
-    entry.ts = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry.ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     path = cfg.path(cfg.paths.memory)
     warnings: list[str] = []
     with locked(path):
