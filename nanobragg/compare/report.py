@@ -6,7 +6,7 @@ import json
 import math
 import platform
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def build(mode: str, argv: list[str], **fields) -> dict:
     doc = {
         "schema": SCHEMA,
         "tool": tool_info(),
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "invocation": argv,
         "mode": mode,
     }
