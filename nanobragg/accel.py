@@ -16,8 +16,9 @@ from collections.abc import Callable
 
 import torch
 
-#: sub-pixel x source x phi x mosaic terms from which compiling pays off
-COMPILE_MIN_TERMS = 100_000_000
+#: terms (sub-pixel x source x phi x mosaic x pixels) from which compiling pays off: eager
+#: runs ~15-30 M terms/s per thread, so a compile of 10-30 s only pays off above this
+COMPILE_MIN_TERMS = 1_000_000_000
 
 
 def compile_mode() -> str:

@@ -75,9 +75,12 @@ class KernelState:
 
 def render_chunk(
     inp: KernelInputs, slow: torch.Tensor, fast: torch.Tensor, state: KernelState,
-    capture: dict | None = None,
+    record: dict | None = None,
 ) -> torch.Tensor:
-    """Photons for the pixels (slow[P], fast[P]), in memory order. Returns [P]."""
+    """Photons for the pixels (slow[P], fast[P]), in memory order. Returns [P].
+
+    ``record`` (a dict) receives the intermediate tensors, for traces.
+    """
     geom, os_ = inp.geometry, inp.oversample
     layers = [
         subpixel_positions(geom, slow, fast, os_, t, inp.dtype).reshape(len(slow), os_ * os_, 3)
@@ -88,40 +91,74 @@ def render_chunk(
     diffracted = pos / airpath[..., None]
     omega = _solid_angle(inp, airpath)  # [P, T, Sub]
     capture_fraction = _capture_fraction(inp, diffracted)  # [P, T, Sub]
-
     incident = inp.incident[None, None, None]  # [1, 1, 1, Src, 3]
     scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths[:, None]
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
-    polar = _polarization(inp, incident, diffracted)  # [P, T, Sub, Src]
-
-    h, k, l = _miller_indices(inp, scattering, evaluated, state, capture)
-    if capture is None and inp.term_function is not None:
-        # Fast path (no order-dependent quirk needs the per-term masks): one fused function.
-        terms = inp.term_function(h, k, l)
-        f_latt = f_cell = live = None
-    else:
-        f_latt = lattice_factor(h, k, l, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
-        live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
-        f_cell = _structure_factor(inp, h, k, l, live, state)
-        terms = f_cell * f_cell * f_latt * f_latt
-    if inp.dmin > 0:
-        terms = torch.where(evaluated[..., None, None], terms, 0.0)
-    if capture is not None:
-        capture.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
-                       capture_fraction=capture_fraction, scattering=scattering, polar=polar,
-                       hkl=torch.stack([h, k, l], dim=-1), f_latt=f_latt, f_cell=f_cell,
-                       evaluated=evaluated)
-
+    general = record is not None or inp.term_function is None
+    polar = _polarization(inp, incident, diffracted, full=general or inp.dmin > 0)
     per_pixel = _pixel_factors(inp, omega, capture_fraction, polar, evaluated)
     state.omega_sum += float(_omega_sum(inp, omega).sum().detach())
-    if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
-        total = _running_sum(inp, terms, live, omega, capture_fraction, polar)
+    if general:
+        total = _general_total(inp, scattering, evaluated, omega, capture_fraction, polar, state,
+                               record)
     else:
-        total = _layer_sum(inp, terms, capture_fraction)
+        total = _layer_total(inp, _fast_layer_sums(inp, scattering, evaluated, state),
+                             capture_fraction)
     pixels = _finish(inp, total, per_pixel)
-    if capture is not None:
-        capture.update(total=total, pixel_factors=per_pixel, pixels=pixels)
+    if record is not None:
+        record.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
+                      capture_fraction=capture_fraction, scattering=scattering, polar=polar,
+                      evaluated=evaluated, total=total, pixel_factors=per_pixel, pixels=pixels)
     return pixels
+
+
+def _fast_layer_sums(inp: KernelInputs, scattering, evaluated, state: KernelState):
+    """Σ F_cell² F_latt² per (pixel, layer): [P, T], with [K, N]-contiguous term tensors.
+
+    N counts (pixel, layer, sub-pixel, source) evaluations and K (phi, mosaic) orientations;
+    keeping K outermost makes h, k, l contiguous rows of one matrix product.
+    """
+    lead = scattering.shape[:-1]
+    s = scattering.reshape(-1, 3)
+    table = inp.orientations.permute(2, 0, 1, 3).reshape(-1, 3)  # [3K, 3]: a..., b..., c...
+    n_orient = table.shape[0] // 3
+    hkl = table @ s.T  # [3K, N]
+    first = _first_sweep(evaluated, state)
+    if first is not None:
+        first_table = inp.orientations_first.permute(2, 0, 1, 3).reshape(-1, 3)
+        hkl[:, first] = first_table @ s[first]
+    terms = inp.term_function(hkl[:n_orient], hkl[n_orient:2 * n_orient], hkl[2 * n_orient:])
+    if inp.dmin > 0:
+        terms = terms * evaluated.reshape(1, -1)
+    return terms.sum(dim=0).reshape(lead).sum(dim=(2, 3))
+
+
+def _first_sweep(evaluated: torch.Tensor, state: KernelState) -> int | None:
+    """Flat index of the run's first evaluated (pixel, layer, sub-pixel, source), once.
+
+    It sees the set-up orientation at phi = 0: C's carry-over has nothing to carry yet.
+    """
+    if state.first_sweep_done or not bool(evaluated.any()):
+        return None
+    state.first_sweep_done = True
+    return int(torch.nonzero(evaluated.reshape(-1))[0])
+
+
+def _general_total(inp, scattering, evaluated, omega, capture_fraction, polar, state, record):
+    """Every term kept in C's loop order [P, T, Sub, Src, Phi, Mos], for the order-dependent
+    quirks (interpolation fallback, running sums), water and traces."""
+    h, k, l = _miller_indices(inp, scattering, evaluated, state, record)
+    f_latt = lattice_factor(h, k, l, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
+    live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
+    f_cell = _structure_factor(inp, h, k, l, live, state)
+    terms = f_cell * f_cell * f_latt * f_latt
+    if inp.dmin > 0:
+        terms = torch.where(evaluated[..., None, None], terms, 0.0)
+    if record is not None:
+        record.update(hkl=torch.stack([h, k, l], dim=-1), f_latt=f_latt, f_cell=f_cell)
+    if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
+        return _running_sum(inp, terms, live, omega, capture_fraction, polar)
+    return _layer_total(inp, terms.sum(dim=(2, 3, 4, 5)), capture_fraction)
 
 
 def bragg_terms(inp: KernelInputs):
@@ -184,7 +221,12 @@ def _dmin_mask(inp: KernelInputs, scattering: torch.Tensor) -> torch.Tensor:
     return ~((stol > 0) & (inp.dmin > 0.5 / safe))
 
 
-def _polarization(inp: KernelInputs, incident, diffracted) -> torch.Tensor:
+def _polarization(inp: KernelInputs, incident, diffracted, full: bool) -> torch.Tensor:
+    """Polarization factor [P, T, Sub, Src]; without ``full`` only where C evaluates it once
+    per pixel (first sub-pixel, first source: shape [P, 1, 1, 1])."""
+    if not full:
+        diffracted = diffracted[:, :1, :1]
+        incident = incident[..., :1, :]
     shape = diffracted.shape[:-1] + (incident.shape[-2],)
     if inp.nopolar:
         return torch.ones(shape, dtype=diffracted.dtype, device=diffracted.device)
@@ -195,7 +237,7 @@ def _polarization(inp: KernelInputs, incident, diffracted) -> torch.Tensor:
 
 
 def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState,
-                    capture: dict | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                    record: dict | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """h, k, l for every (P, T, Sub, Src, Phi, Mos), each [P, T, Sub, Src, Phi, Mos].
 
     One matrix product: S [N, 3] @ (a, b, c of every orientation) [3, 3K].
@@ -205,16 +247,13 @@ def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState
     lead = scattering.shape[:-1]
     table = cell.permute(3, 2, 0, 1).reshape(3, 3 * n_phi * n_mos)
     hkl = (scattering.reshape(-1, 3) @ table).reshape(*lead, 3, n_phi, n_mos)
-    if not state.first_sweep_done and bool(evaluated.any()):
-        # The first evaluated (pixel, layer, sub-pixel, source) of the run sees the set-up
-        # orientation at phi = 0 (C's carry-over has nothing to carry yet).
-        first = int(torch.nonzero(evaluated.reshape(-1))[0])
+    first = _first_sweep(evaluated, state)
+    if first is not None:
         idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), lead))
         first_table = inp.orientations_first.permute(3, 2, 0, 1).reshape(3, -1)
         hkl[idx] = (scattering[idx][None, :] @ first_table).reshape(3, n_phi, n_mos)
-        state.first_sweep_done = True
-        if capture is not None:
-            capture["first_sweep"] = idx
+        if record is not None:
+            record["first_sweep"] = idx
     return hkl[..., 0, :, :], hkl[..., 1, :, :], hkl[..., 2, :, :]
 
 
@@ -226,22 +265,24 @@ def _structure_factor(inp: KernelInputs, h, k, l, live, state: KernelState) -> t
 
 
 def _pixel_factors(inp: KernelInputs, omega, capture_fraction, polar, evaluated):
-    """ω, capture fraction and P as C applies them once per pixel: [P] each."""
+    """ω, capture fraction and P as C applies them once per pixel: [P] each.
+
+    P is that of the first evaluated (layer, sub-pixel, source); 0 if dmin skipped them all.
+    """
     omega_px = omega[:, 0, 0]
     capture_px = capture_fraction[:, -1, 0]
-    if inp.nopolar:
-        polar_px = torch.ones_like(omega_px)
-    else:
-        flat_eval = evaluated.reshape(len(omega_px), -1)
-        first = torch.argmax(flat_eval.to(torch.int8), dim=1)
-        polar_px = torch.gather(polar.reshape(len(omega_px), -1), 1, first[:, None])[:, 0]
-        polar_px = torch.where(flat_eval.any(dim=1), polar_px, torch.zeros_like(polar_px))
+    flat_polar = polar.reshape(len(omega_px), -1)
+    if flat_polar.shape[1] == 1:
+        return omega_px, capture_px, flat_polar[:, 0]
+    flat_eval = evaluated.reshape(len(omega_px), -1)
+    first = torch.argmax(flat_eval.to(torch.int8), dim=1)
+    polar_px = torch.gather(flat_polar, 1, first[:, None])[:, 0]
+    polar_px = torch.where(flat_eval.any(dim=1), polar_px, torch.zeros_like(polar_px))
     return omega_px, capture_px, polar_px
 
 
-def _layer_sum(inp: KernelInputs, terms, capture_fraction) -> torch.Tensor:
-    """Σ over everything but pixels; per-layer capture weights in corrected mode."""
-    per_layer = terms.sum(dim=(2, 3, 4, 5))  # [P, T]
+def _layer_total(inp: KernelInputs, per_layer, capture_fraction) -> torch.Tensor:
+    """Σ over layers of [P, T] sums; per-layer capture weights in corrected mode."""
     if inp.quirks.last_layer_capture or inp.geometry.thickness == 0.0:
         return per_layer.sum(dim=1)
     weights = capture_fraction[:, :, 0] / capture_fraction[:, -1:, 0]
