@@ -1,0 +1,218 @@
+"""Benchmarks: nanobragg against the C program on the same machine, in the same run.
+
+Cases (see docs/performance.md):
+  memo_512  the memo command, 512², 1 term per pixel
+  heavy     1024², oversample 2, 10 mosaic domains, 5 phi steps (-phi 0.1): 200 terms per pixel
+  pilatus   the real 2463x2527 Pilatus command from tests/golden/pilatus_roi without its ROI
+
+For each case and dtype: whole-process wall time and peak RSS (``python -m nanobragg``, import
+included), warm in-process time of ``Simulator.run`` (best of --repeats), terms per second. With
+``NB_C_BIN`` set, the C program runs the same arguments in the same way (``OMP_NUM_THREADS`` =
+--threads), and the ratios are reported.
+
+    python benchmarks/run_benchmarks.py [--cases memo_512 heavy pilatus] [--threads 2]
+        [--repeats 3] [--json benchmarks/results.json] [--markdown docs/performance.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden"
+COMMON = "-cell 100 100 100 90 90 90 -default_F 300 -N 10 -lambda 1.0 -distance 100 -pixel 0.1"
+
+
+def case_args(name: str) -> tuple[list[str], int]:
+    """Command-line arguments and the number of terms (pixels x sub-pixels x ... ) of a case."""
+    if name == "memo_512":
+        args = f"{COMMON} -detpixels 512 -oversample 1 -phisteps 1 -mosaic_dom 1 -seed 1"
+        return args.split(), 512 * 512
+    if name == "heavy":
+        args = (f"{COMMON} -detpixels 1024 -oversample 2 -mosaic 0.5 -mosaic_dom 10 -phisteps 5"
+                " -osc 0.5 -phi 0.1 -seed 1")
+        return args.split(), 1024 * 1024 * 4 * 10 * 5
+    if name == "pilatus":
+        args = yaml.safe_load((GOLDEN / "pilatus_roi" / "case.yaml").read_text())["args"]
+        i = args.index("-roi")
+        args = args[:i] + args[i + 5 :]
+        return [a for a in args if a not in ("-floatfile", "float.bin", "-intfile", "int.img")], \
+            2463 * 2527 * 10
+    raise SystemExit(f"unknown case {name}")
+
+
+def run_process(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float]:
+    """Wall time (s) and peak RSS (MB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{cmd[0]} failed: {err.strip()[-500:]}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def scratch_dir() -> Path:
+    d = Path(tempfile.mkdtemp(prefix="nb_bench_"))
+    (d / "data").symlink_to(GOLDEN / "data", target_is_directory=True)
+    return d
+
+
+def whole_process(args: list[str], dtype: str, threads: int) -> dict:
+    d = scratch_dir()
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NB_PYTORCH_DTYPE": dtype}
+    try:
+        wall, rss = run_process([sys.executable, "-m", "nanobragg", *args, "-noprogress"], d, env)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return {"wall_s": round(wall, 3), "peak_rss_mb": round(rss, 1)}
+
+
+def warm(args: list[str], dtype: str, threads: int, repeats: int) -> float:
+    """Best in-process time of Simulator.run after one warm-up run."""
+    import torch
+
+    from nanobragg.cli.args import parse_args
+    from nanobragg.simulator import Simulator
+
+    torch.set_num_threads(threads)
+    d = scratch_dir()
+    try:
+        config = parse_args(args, cwd=d).simulation
+        config.dtype = getattr(torch, dtype)
+        Simulator(config, cwd=d).run()
+        best = float("inf")
+        for _ in range(repeats):
+            sim = Simulator(config, cwd=d)
+            start = time.perf_counter()
+            sim.run()
+            best = min(best, time.perf_counter() - start)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return best
+
+
+def c_side(args: list[str], threads: int, repeats: int) -> dict | None:
+    c_bin = os.environ.get("NB_C_BIN")
+    if not c_bin:
+        return None
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    runs = []
+    for _ in range(repeats):
+        d = scratch_dir()
+        try:
+            runs.append(run_process([c_bin, *args, "-noprogress"], d, env))
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    wall = min(r[0] for r in runs)
+    return {"wall_s": round(wall, 3), "peak_rss_mb": round(max(r[1] for r in runs), 1)}
+
+
+def bench(name: str, threads: int, repeats: int, dtypes: list[str]) -> dict:
+    args, terms = case_args(name)
+    result: dict = {"case": name, "terms": terms, "threads": threads, "args": args}
+    result["c"] = c_side(args, threads, repeats)
+    for dtype in dtypes:
+        print(f"[{name}] {dtype} ...", file=sys.stderr, flush=True)
+        proc = min((whole_process(args, dtype, threads) for _ in range(repeats)),
+                   key=lambda r: r["wall_s"])
+        warm_s = warm(args, dtype, threads, repeats)
+        entry = {**proc, "warm_s": round(warm_s, 3),
+                 "warm_terms_per_s": round(terms / warm_s)}
+        if result["c"]:
+            c_wall = result["c"]["wall_s"]
+            entry["whole_process_vs_c"] = round(proc["wall_s"] / c_wall, 3)
+            entry["warm_throughput_vs_c"] = round(c_wall / warm_s, 2)
+        result[dtype] = entry
+    return result
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def markdown(results: list[dict], machine: dict) -> str:
+    lines = [
+        "# Performance",
+        "",
+        "Measured by `benchmarks/run_benchmarks.py` (numbers below are from its last run;",
+        "rerun it to refresh). Whole-process = `python -m nanobragg ...` including Python and",
+        "torch start-up and all output files; warm = `Simulator.run` in a running process;",
+        "C = the same arguments with the C program (best of the repeats, same machine, same run).",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores; threads: {machine['threads']};"
+        f" torch {machine['torch']}; date {machine['date']}.",
+        "",
+        "| case | terms | dtype | whole process (s) | peak RSS (MB) | warm (s) | warm terms/s |"
+        " C whole process (s) | C RSS (MB) | warm speed vs C | whole process vs C |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        c = r["c"] or {}
+        for dtype in ("float32", "float64"):
+            e = r.get(dtype)
+            if not e:
+                continue
+            lines.append(
+                f"| {r['case']} | {r['terms']:.3g} | {dtype} | {e['wall_s']} | {e['peak_rss_mb']}"
+                f" | {e['warm_s']} | {e['warm_terms_per_s']:.3g} | {c.get('wall_s', '–')}"
+                f" | {c.get('peak_rss_mb', '–')} | {e.get('warm_throughput_vs_c', '–')}×"
+                f" | {e.get('whole_process_vs_c', '–')}× |"
+            )
+    lines += [
+        "",
+        "`warm speed vs C` = C whole-process time / nanobragg warm time (how many times more",
+        "terms per second); `whole process vs C` = nanobragg time / C time (below 1 is faster).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", nargs="+", default=["memo_512", "heavy", "pilatus"])
+    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "performance.md")
+    opts = parser.parse_args()
+    import torch
+
+    machine = {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": opts.threads,
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+        "c_binary": bool(os.environ.get("NB_C_BIN")),
+    }
+    results = [bench(name, opts.threads, opts.repeats, opts.dtypes) for name in opts.cases]
+    opts.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
+    opts.markdown.write_text(markdown(results, machine))
+    print(opts.markdown.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Physically meaningless input is refused with one clear message that names the input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from nanobragg.cli.inputs import read_matrix
+from nanobragg.config import Convention, SimulationConfig
+from nanobragg.errors import ConfigError, InputFileError
+from nanobragg.simulator import Simulator
+from nanobragg.structure_factors import read_hkl
+
+
+def good_config() -> SimulationConfig:
+    cfg = SimulationConfig()
+    cfg.crystal.cell = (50.0, 60.0, 70.0, math.pi / 2, math.pi / 2, math.pi / 2)
+    cfg.structure_factors.default_F = 10.0
+    cfg.detector.fpixels = cfg.detector.spixels = 4
+    return cfg
+
+
+def test_good_config_renders():
+    assert Simulator(good_config()).run().shape == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, 0.0, 0.0, 0.0)),
+         "zero cell volume"),
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, math.pi, math.pi / 2,
+                                               math.pi / 2)), "zero cell volume"),
+        (lambda c: setattr(c.crystal, "cell", (-50.0, 60.0, 70.0, 1.5, 1.5, 1.5)),
+         "lengths must be positive"),
+        (lambda c: setattr(c.detector, "pixel_size", -1e-4), "pixel size must be positive"),
+        (lambda c: setattr(c.detector, "distance", 0.0), "distance must be positive"),
+        (lambda c: setattr(c.beam, "wavelength", 0.0), "wavelength must be positive"),
+        (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
+                    setattr(c.detector, "fdet_vector", (0.0, 0.0, 2.0))), "-fdet_vector"),
+        (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
+                    setattr(c.detector, "sdet_vector", (0.0, 0.0, 0.0))), "-sdet_vector"),
+        (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
+                    setattr(c.detector, "fdet_vector", (0.0, 0.0, 1.0)),
+                    setattr(c.detector, "sdet_vector", (0.0, 0.0, -1.0))), "parallel"),
+        (lambda c: setattr(c.beam, "beam_vector", (1.0, 1.0, 0.0)), "-beam_vector"),
+        (lambda c: setattr(c.crystal, "cell", None), "no crystal"),
+    ],
+)
+def test_bad_physics_is_refused(mutate, message):
+    cfg = good_config()
+    mutate(cfg)
+    with pytest.raises(ConfigError, match=message) as info:
+        Simulator(cfg)
+    assert "\n" not in str(info.value)
+
+
+def test_hkl_line_that_is_not_four_numbers(tmp_path):
+    hkl = tmp_path / "bad.hkl"
+    hkl.write_text("1 2 3 100.0\n1 2 3\n")
+    with pytest.raises(InputFileError, match=r"bad\.hkl:2") as info:
+        read_hkl(hkl, "bad.hkl")
+    assert "\n" not in str(info.value)
+
+
+def test_a_matrix_with_fewer_than_nine_numbers(tmp_path):
+    mat = tmp_path / "short.mat"
+    mat.write_text("0.01 0.0 0.0\n0.0 0.01 0.0\n0.0 0.0\n")
+    with pytest.raises(InputFileError, match="short.mat") as info:
+        read_matrix(mat, "short.mat")
+    assert "\n" not in str(info.value)
