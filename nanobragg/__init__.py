@@ -1,0 +1,43 @@
+"""nanobragg: the nanoBragg X-ray diffraction simulator in PyTorch.
+
+    import nanobragg
+    config = nanobragg.SimulationConfig()               # SI units; see nanobragg.config
+    config.crystal.cell = (100.0, 100.0, 100.0, *[math.pi / 2] * 3)   # Å and rad
+    config.structure_factors.default_F = 300.0
+    image = nanobragg.simulate(config)                  # torch.Tensor [slow, fast], photons/pixel
+
+The names below are imported lazily, so that tools which only need a sub-package (``nb-compare``)
+do not pay for importing torch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "simulate": "nanobragg.simulator",
+    "Simulator": "nanobragg.simulator",
+    "SimulationReport": "nanobragg.simulator",
+    "SimulationConfig": "nanobragg.config",
+    "DetectorConfig": "nanobragg.config",
+    "BeamConfig": "nanobragg.config",
+    "CrystalConfig": "nanobragg.config",
+    "StructureFactorConfig": "nanobragg.config",
+    "SamplingConfig": "nanobragg.config",
+    "Quirks": "nanobragg.config",
+    "Convention": "nanobragg.config",
+    "Pivot": "nanobragg.config",
+    "CrystalShape": "nanobragg.config",
+    "Interpolation": "nanobragg.config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'nanobragg' has no attribute {name!r}")
