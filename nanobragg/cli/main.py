@@ -1,0 +1,410 @@
+"""``nanobragg`` console script: parse, simulate, write C's output files and stdout lines.
+
+Flow: :func:`~nanobragg.cli.args.parse_args` -> :class:`~nanobragg.simulator.Simulator`
+(validates the config and prints C's set-up lines) -> ``run`` -> statistics, scales, noise ->
+all output files written together at the end, each atomically, so a failed or interrupted run
+leaves no new file behind. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
+``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C gives exit status 130.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from nanobragg.cli.args import OutputOptions, ParsedArgs, parse_args
+from nanobragg.cli.usage import usage_text
+from nanobragg.config import SimulationConfig
+from nanobragg.errors import ConfigError, NanoBraggError
+from nanobragg.io.atomic import atomic_open
+from nanobragg.io.pgm import pgm_header_bytes
+from nanobragg.io.raw import float_image_bytes
+from nanobragg.io.scaling import ImageStats, image_stats, int_image, intfile_scale, pgm_image
+from nanobragg.io.scaling import pgm_scale as auto_pgm_scale
+from nanobragg.io.smv import SMVHeaderValues, c_format_g, smv_bytes
+
+PROG = "nanobragg"
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+#: runs shorter than this show no progress bar
+PROGRESS_DELAY_S = 2.0
+
+
+class OutputError(NanoBraggError):
+    """An output file cannot be written."""
+
+
+def error_line(message: str) -> str:
+    """The one stderr line of a failed run (newlines in the message are flattened)."""
+    return f"{PROG}: error: {' '.join(str(message).split())}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Progress bar
+# ------------------------------------------------------------------------------------------------
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr that appears only once a run has lasted a while."""
+
+    def __init__(self, stream: TextIO, delay_s: float = PROGRESS_DELAY_S, width: int = 40):
+        self.stream = stream
+        self.delay_s = delay_s
+        self.width = width
+        self.start = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed < self.delay_s or total <= 0:
+            return
+        fraction = min(max(done / total, 0.0), 1.0)
+        filled = int(round(fraction * self.width))
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{PROG}: [{bar}] {100 * fraction:3.0f}% {elapsed:6.1f} s")
+        self.stream.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+# ------------------------------------------------------------------------------------------------
+# Checks before the (possibly long) simulation
+# ------------------------------------------------------------------------------------------------
+
+
+def check_outputs(out: OutputOptions, cwd: Path) -> None:
+    """Refuse output names that cannot be written, before anything is computed."""
+    for flag, name in out.files():
+        path = cwd / name
+        if not name or path.is_dir():
+            raise OutputError(f"{flag} {name!r}: is a directory, not a file name")
+        if not path.parent.is_dir():
+            raise OutputError(f"{flag} {name}: directory {path.parent} does not exist")
+    if out.cbf_file:
+        _require("fabio", "-cbf")
+    if out.h5_file:
+        _require("h5py", "-h5")
+
+
+def _require(module: str, flag: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise ConfigError(f"{flag} needs the Python package {module!r}") from None
+
+
+def check_structure_factors(config: SimulationConfig, cwd: Path) -> None:
+    """C refuses to run with no -hkl, no readable dump file and default_F == 0."""
+    from nanobragg.structure_factors import DEFAULT_DUMP_NAME
+
+    sf = config.structure_factors
+    if sf.hkl_file is not None or sf.default_F != 0.0:
+        return
+    dump = sf.dump_file if sf.dump_file is not None else Path(DEFAULT_DUMP_NAME)
+    if not (cwd / dump).is_file():
+        raise ConfigError(
+            f"no structure factors: give -hkl FILE or -default_F F (no {dump} cache here either)"
+        )
+
+
+def apply_mtz_column(config: SimulationConfig, out: OutputOptions) -> None:
+    """Hand ``-mtz_column`` to the structure-factor config (refused where it has no field)."""
+    if out.mtz_column is None:
+        return
+    sf = config.structure_factors
+    if not hasattr(sf, "mtz_column"):
+        raise ConfigError("-mtz_column is not supported yet; the first F column is used")
+    sf.mtz_column = out.mtz_column
+
+
+def check_mask(parsed: ParsedArgs, report) -> None:
+    """The -mask image must match the detector finally chosen (C would read past its end)."""
+    mask = parsed.simulation.detector.mask
+    if mask is not None and tuple(mask.shape) != (report.spixels, report.fpixels):
+        slow, fast = mask.shape
+        raise ConfigError(
+            f"-mask {parsed.mask_file}: mask is {fast}x{slow} pixels but the detector is "
+            f"{report.fpixels}x{report.spixels}"
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Output phase
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class OutputPlan:
+    """Everything the output phase writes: (flag, path, bytes) in C's order, and stdout lines."""
+
+    files: list[tuple[str, Path, bytes]]
+    lines: list[str]
+
+
+def max_position(stats: ImageStats, pixel_size: float, oversample: int) -> tuple[float, float]:
+    """C's ``max_I ... at Fdet Sdet``: metres of the *last* sub-pixel of the brightest pixel
+    (0 0 when no pixel exceeded 0)."""
+    if stats.max_index is None:
+        return 0.0, 0.0
+    slow, fast = stats.max_index
+    sub = pixel_size / oversample
+    fdet = sub * (fast * oversample + oversample - 1) + sub / 2.0
+    sdet = sub * (slow * oversample + oversample - 1) + sub / 2.0
+    return fdet, sdet
+
+
+def smv_header_values(report) -> SMVHeaderValues:
+    return SMVHeaderValues.from_geometry(
+        fpixels=report.fpixels,
+        spixels=report.spixels,
+        pixel_size_m=report.pixel_size,
+        distance_m=report.distance,
+        lambda_m=report.wavelength,
+        xbeam_m=report.beam_x,
+        ybeam_m=report.beam_y,
+        fbeam_m=report.fbeam,
+        sbeam_m=report.sbeam,
+        detsize_s_m=report.detsize_s,
+        dials_origin_mm=report.dials_origin_mm,
+        orgx=report.orgx,
+        orgy=report.orgy,
+        close_distance_m=report.close_distance,
+        phi0_rad=report.phi0,
+        osc_rad=report.osc,
+        detector_twotheta_rad=report.twotheta,
+    )
+
+
+def plan_outputs(
+    image: np.ndarray, sim, parsed: ParsedArgs, cwd: Path, log: Callable[[str], None]
+) -> OutputPlan:
+    """Compute every output file's bytes and print C's output-phase lines in C's order."""
+    out, cfg, report = parsed.outputs, parsed.simulation, sim.report
+    roi = tuple(report.roi)
+    files: list[tuple[str, Path, bytes]] = []
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        log(line)
+
+    stats = image_stats(image, roi, cfg.detector.mask)
+    say(f"writing {out.floatfile} as {image.size} 4-byte floats")
+    files.append(("-floatfile", cwd / out.floatfile, float_image_bytes(image)))
+    fdet, sdet = max_position(stats, report.pixel_size, report.oversample)
+    say(stats.max_line(fdet, sdet))
+    say(stats.mean_line())
+    int_scale = intfile_scale(out.scale, stats.max_I)
+    say(f"intfile_scale = {c_format_g(int_scale)}")
+    header = smv_header_values(report)
+    ints = int_image(image, int_scale, out.adc, roi)
+    say(f"writing {out.intfile} as 2-byte integers")
+    files.append(("-intfile", cwd / out.intfile, smv_bytes(header, ints)))
+    if out.write_pgm:
+        scale = auto_pgm_scale(out.pgmscale, stats.rmsd, int_scale)
+        say(f"pgm_scale = {c_format_g(scale)}")
+        pgm = pgm_image(image, scale, roi)
+        say(f"writing {out.pgmfile} as 1-byte integers")
+        body = np.ascontiguousarray(pgm, dtype=np.uint8).tobytes()
+        files.append(("-pgmfile", cwd / out.pgmfile, pgm_header_bytes(*_fs(image), scale) + body))
+    if out.write_noise:
+        from nanobragg.noise import noise_image
+
+        noise = noise_image(image, int(cfg.seed), out.adc, roi, rng=sim.shared_rng)
+        say(noise.summary_line())
+        say(f"writing {out.noisefile} as 2-byte integers")
+        files.append(("-noisefile", cwd / out.noisefile, smv_bytes(header, noise.image)))
+    if out.cbf_file:
+        files.append(("-cbf", cwd / out.cbf_file, _cbf_bytes(ints, report)))
+    if out.h5_file:
+        files.append(("-h5", cwd / out.h5_file, _h5_bytes(image, report)))
+    return OutputPlan(files, lines)
+
+
+def _fs(image: np.ndarray) -> tuple[int, int]:
+    slow, fast = image.shape
+    return fast, slow
+
+
+def _cbf_bytes(ints: np.ndarray, report) -> bytes:
+    """The noiseless int image as a CBF (byte-offset compressed), via fabio."""
+    import tempfile
+
+    import fabio.cbfimage
+
+    cbf = fabio.cbfimage.CbfImage(data=ints.astype(np.int32))
+    cbf.header["_array_data.header_convention"] = "PILATUS_1.2"
+    cbf.header["_array_data.header_contents"] = (
+        f"# Pixel_size {report.pixel_size:g} m x {report.pixel_size:g} m\n"
+        f"# Wavelength {report.wavelength * 1e10:g} A\n"
+        f"# Detector_distance {report.distance:g} m\n"
+        f"# Beam_xy ({report.fbeam / report.pixel_size:g}, {report.sbeam / report.pixel_size:g})"
+        " pixels\n"
+        f"# Start_angle {math.degrees(report.phi0):g} deg.\n"
+        f"# Angle_increment {math.degrees(report.osc):g} deg."
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "image.cbf"
+        cbf.write(str(path))
+        return path.read_bytes()
+
+
+def _h5_bytes(image: np.ndarray, report) -> bytes:
+    """The float image in an HDF5 file (dataset ``/image``, photons/pixel, with geometry)."""
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        data = h5.create_dataset("image", data=np.asarray(image, dtype=np.float32))
+        data.attrs["units"] = "photons/pixel"
+        for key in ("pixel_size", "distance", "wavelength", "fbeam", "sbeam", "phi0", "osc"):
+            data.attrs[key] = float(getattr(report, key))
+    return buffer.getvalue()
+
+
+def write_all(files: Sequence[tuple[str, Path, bytes]]) -> None:
+    """Write every file through a temporary sibling; rename them all only once every one of
+    them is complete, so an error or Ctrl-C leaves none of them new or half written."""
+    try:
+        with contextlib.ExitStack() as stack:
+            for _flag, path, data in files:
+                handle = stack.enter_context(atomic_open(path))
+                handle.write(data)
+    except OSError as exc:
+        failed = exc.filename or "output file"
+        raise OutputError(f"cannot write {failed}: {exc.strerror or exc}") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry point
+# ------------------------------------------------------------------------------------------------
+
+
+def print_trace(sim, pixel: tuple[int, int], log: Callable[[str], None]) -> None:
+    """The TRACE_PY lines of ``-trace_pixel SLOW FAST`` (the simulator records them)."""
+    lines = list(getattr(sim, "trace", []) or [])
+    if not lines:
+        log(f"WARNING: -trace_pixel {pixel[0]} {pixel[1]}: pixel is not rendered "
+            "(outside the detector, the -roi or the -mask)")
+        return
+    log(f"TRACE_CONFIG: tracing pixel (spixel={pixel[0]}, fpixel={pixel[1]})")
+    for line in lines:
+        log(line)
+
+
+def render(sim, out: OutputOptions, log: Callable[[str], None]) -> np.ndarray:
+    """Run the simulation (with progress bar and trace) and return the float32 image."""
+    bar = ProgressBar(sys.stderr) if out.progress else None
+    try:
+        if out.trace_pixel is None:
+            tensor = sim.run(bar)
+        else:
+            tensor = sim.run(bar, trace_pixel=out.trace_pixel)
+    finally:
+        if bar is not None:
+            bar.close()
+    if out.trace_pixel is not None:
+        print_trace(sim, out.trace_pixel, log)
+    return tensor.detach().to("cpu").numpy().astype(np.float32)
+
+
+def solid_angle_line(sim) -> str:
+    """C's ``solid angle subtended by detector = %g steradian ( %g%% sphere)``."""
+    solid = sim.report.solid_angle
+    omega_sum = getattr(getattr(sim, "state", None), "omega_sum", None)
+    if omega_sum is None:
+        percent = 100 * solid / 4 / math.pi
+    else:  # C's order of operations
+        percent = 100 * omega_sum / sim.report.steps / 4 / math.pi
+    return (
+        f"solid angle subtended by detector = {c_format_g(solid)} steradian "
+        f"( {c_format_g(percent)}% sphere)"
+    )
+
+
+def _print(line: str) -> None:
+    print(line, flush=False)
+
+
+def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> int:
+    """One nanobragg run (errors propagate as exceptions)."""
+    parsed = parse_args(argv, cwd)
+    if parsed.show_help:
+        sys.stdout.write(usage_text())
+        return 0
+    config, out = parsed.simulation, parsed.outputs
+    apply_mtz_column(config, out)
+    config.validate()
+    check_outputs(out, cwd)
+    check_structure_factors(config, cwd)
+    if config.seed is None:
+        config.seed = int(time.time())  # C: seed = -time(NULL)
+    from nanobragg.simulator import Simulator
+
+    sim = Simulator(config, cwd=cwd, log=log)
+    check_mask(parsed, sim.report)
+    image = render(sim, out, log)
+    log("")
+    log(solid_angle_line(sim))
+    plan = plan_outputs(image, sim, parsed, cwd, log)
+    write_all(plan.files)
+    sys.stdout.flush()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (0, 2 on errors, 130 on Ctrl-C)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:
+        sys.stdout.write(usage_text())
+        sys.stdout.flush()
+        sys.stderr.write(error_line("no arguments: give at least -cell or -mat (see above)") + "\n")
+        return EXIT_ERROR
+    try:
+        return run(argv, Path.cwd())
+    except NanoBraggError as exc:
+        return _fail(str(exc))
+    except MemoryError:
+        return _fail(_OOM)
+    except RuntimeError as exc:
+        if "allocate" not in str(exc) and "out of memory" not in str(exc):
+            raise
+        return _fail(_OOM)
+    except OSError as exc:
+        name = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{name}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        sys.stderr.write(f"\n{PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+
+
+_OOM = (
+    "out of memory while simulating: reduce the detector size, -oversample, the number of "
+    "sources, mosaic domains or phi steps"
+)
+
+
+def _fail(message: str) -> int:
+    sys.stdout.flush()
+    sys.stderr.write(error_line(message) + "\n")
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
