@@ -218,11 +218,12 @@ needs_py = pytest.mark.skipif(not PY_CLI, reason="python -m nanobragg is not ava
 
 
 def nanobragg_trace(tmp_path, gc) -> str:
-    """stdout of ``python -m nanobragg <case args> -trace_pixel S F`` in a scratch dir."""
+    """stdout of ``python -m nanobragg <case args> -trace_pixel S F -dtype float64``."""
     (tmp_path / "data").symlink_to(DATA_DIR)
     slow, fast = gc.meta["trace_pixel"]
     proc = subprocess.run(
-        [sys.executable, "-m", "nanobragg", *gc.args, "-trace_pixel", str(slow), str(fast)],
+        [sys.executable, "-m", "nanobragg", *gc.args, "-trace_pixel", str(slow), str(fast),
+         "-dtype", "float64"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -230,8 +231,7 @@ def nanobragg_trace(tmp_path, gc) -> str:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    if "TRACE_PY" not in proc.stdout:
-        pytest.skip("nanobragg -trace_pixel prints no TRACE_PY lines yet")
+    assert "TRACE_PY" in proc.stdout, "nanobragg -trace_pixel printed no TRACE_PY lines"
     return proc.stdout
 
 
