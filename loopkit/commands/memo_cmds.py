@@ -22,7 +22,9 @@ from loopkit.writers.memo import render_memo
 
 def load_memo(app: App, raw: str | None) -> tuple[Path, Memo]:
     path = Path(raw) if raw else app.cfg.path(app.cfg.paths.memo)
-    if not path.is_absolute() and not path.exists():
+    # Documents are named relative to the repository root (as the memos themselves do);
+    # fall back to the working directory for a memo that lives outside the root.
+    if not path.is_absolute() and (app.root / path).exists():
         path = app.root / path
     if not path.is_file():
         raise LoopkitError(f"memo not found: {path}")
