@@ -34,6 +34,9 @@ class Sources:
     vdivrange: float
     vdivstep: float
     divergence_grid: list[tuple[float, float]]
+    dispstep: float = 0.0
+    #: False when the sources came from a source file
+    generated: bool = True
 
 
 def _steps_rule(rng: float, step: float, steps: int, only_steps_range: float = 1.0):
@@ -74,7 +77,8 @@ def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> S
     disp, dstep, dsteps = _sane(*_steps_rule(
         _unset(cfg.dispersion, 0.0), -1.0, _unset(cfg.dispsteps, -1)))
     grid: list[tuple[float, float]] = []
-    if cfg.sources is not None and len(cfg.sources):
+    from_file = cfg.sources is not None and len(cfg.sources) > 0
+    if from_file:
         positions, lams, intensities = _file_sources(cfg, beam, lam0)
     else:
         vert = unitize(cross(beam, polar))
@@ -103,6 +107,7 @@ def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> S
         directions=unitize(positions), wavelengths=lams, table=table,
         divergence_steps=len(grid), dispersion=disp, dispsteps=dsteps,
         hdivrange=hrange, hdivstep=hstep, vdivrange=vrange, vdivstep=vstep, divergence_grid=grid,
+        dispstep=dstep, generated=not from_file,
     )
 
 

@@ -173,6 +173,8 @@ class CrystalConfig:
     cell: tuple[Scalar, Scalar, Scalar, Scalar, Scalar, Scalar] | None = None
     #: MOSFLM A matrix, rows x, y, z; columns a*, b*, c* in λ·Å⁻¹ (C: -mat, first 9 numbers).
     amatrix: np.ndarray | None = None
+    #: where the A matrix came from, for messages ("reading <name>")
+    amatrix_name: str | None = None
     #: misset angles about x, y, z (rad); None = none.
     misset: tuple[Scalar, Scalar, Scalar] | None = None
     misset_random: bool = False

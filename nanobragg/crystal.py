@@ -121,8 +121,8 @@ def build_crystal(cfg: CrystalConfig, wavelength, misset: tuple | None) -> Cryst
     return Crystal(
         a0=a * 1e-10, b0=b * 1e-10, c0=c * 1e-10,
         a_star=a_star, b_star=b_star, c_star=c_star,
-        cell=_cell_parameters(a, b, c),
-        reciprocal_cell=_cell_parameters(a_star, b_star, c_star),
+        cell=_cell_parameters((a, b, c), (a_star, b_star, c_star), v_cell),
+        reciprocal_cell=_cell_parameters((a_star, b_star, c_star), (a, b, c), v_star),
         volume=value(v_cell),
         Na=n_abc[0], Nb=n_abc[1], Nc=n_abc[2],
         shape=cfg.shape, fudge=cfg.fudge,
@@ -130,13 +130,26 @@ def build_crystal(cfg: CrystalConfig, wavelength, misset: tuple | None) -> Cryst
     )
 
 
-def _cell_parameters(a, b, c) -> tuple[float, float, float, float, float, float]:
-    la, lb, lc = (value(norm(v)) for v in (a, b, c))
+def _cell_parameters(vectors, duals, dual_volume) -> tuple[float, ...]:
+    """Lengths and angles as C prints them: sin from the dual vectors and the volume,
+    cos from dot products, angle = atan2(sin, cos) (so a slightly inconsistent cell prints
+    C's numbers, not the exact angles)."""
+    a, b, c = vectors
+    la, lb, lc = (value(norm(v)) for v in vectors)
+    da, db, dc = (value(norm(v)) for v in duals)
+    vol = value(dual_volume)
 
-    def angle(u, v, lu, lv):
-        return math.acos(max(-1.0, min(1.0, value(dot(u, v)) / lu / lv)))
+    def angle(sin_x: float, u, v, lu, lv) -> float:
+        cos_x = value(dot(u, v)) / lu / lv
+        sin_x = max(-1.0, min(1.0, sin_x))
+        if cos_x * cos_x > 1.0:
+            cos_x = 1.0
+        return math.atan2(sin_x, cos_x)
 
-    return la, lb, lc, angle(b, c, lb, lc), angle(a, c, la, lc), angle(a, b, la, lb)
+    return (la, lb, lc,
+            angle(da * vol / lb / lc, b, c, lb, lc),
+            angle(db * vol / la / lc, a, c, la, lc),
+            angle(dc * vol / la / lb, a, b, la, lb))
 
 
 @dataclass

@@ -54,6 +54,8 @@ class ConventionAxes:
     twotheta_axis: torch.Tensor
     polar: torch.Tensor
     spindle: torch.Tensor
+    #: the given odet was replaced by fdet x sdet (C prints a warning)
+    odet_regenerated: bool = False
 
 
 def convention_axes(
@@ -71,9 +73,10 @@ def convention_axes(
         raw.update({k: v for k, v in custom.items() if v is not None})
     vecs = {k: unitize(torch.tensor(v, dtype=torch.float64)) for k, v in raw.items()}
     ox, oy, oz = (float(c) for c in raw["odet"])
-    if math.sqrt(ox * ox + oy * oy + oz * oz) != 1.0:
+    regenerate = math.sqrt(ox * ox + oy * oy + oz * oz) != 1.0
+    if regenerate:
         vecs["odet"] = unitize(cross(vecs["fdet"], vecs["sdet"]))
-    return ConventionAxes(**vecs)
+    return ConventionAxes(**vecs, odet_regenerated=regenerate)
 
 
 @dataclass

@@ -38,8 +38,9 @@ from nanobragg.kernel import (
     fast_path_allowed,
     render_chunk,
 )
+from nanobragg.setup_log import setup_lines
 from nanobragg.trace import trace_lines
-from nanobragg.units import AVOGADRO, R_E_SQR
+from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 
 #: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
 DEFAULT_CHUNK_ELEMENTS = 1 << 20
@@ -107,7 +108,14 @@ class Simulator:
         self.log = log or (lambda line: None)
         self.chunk_elements = chunk_elements
         self.device = torch.device(config.device)
+        #: messages produced while resolving, printed in C's order by setup_lines
+        self.notes: dict[str, list[str]] = {}
         self._resolve()
+        for line in setup_lines(self, self.notes):
+            self.log(line)
+
+    def _note(self, stage: str, line: str) -> None:
+        self.notes.setdefault(stage, []).append(line)
 
     # ------------------------------------------------------------------ set-up
     def _resolve(self) -> None:
@@ -127,7 +135,10 @@ class Simulator:
         self.phi: PhiSweep = resolve_phi(xtal_cfg)
         spread, domains, warnings = resolve_mosaic(xtal_cfg)
         for w in warnings:
-            self.log(w)
+            self._note("sampling", w)
+        if self.geometry.thickness > 0 and det_cfg.attenuation_length is None:
+            self._note("sampling",
+                       f"WARNING: setting detector attenuation depth to {self.geometry.mu:g} m")
         self.mosaic_spread, self.mosaic_domains = spread, domains
         self.umats = torch.from_numpy(
             rng.mosaic_umats(spread, domains, xtal_cfg.mosaic_seed, self.shared_rng))
@@ -154,8 +165,8 @@ class Simulator:
             if seed is None:
                 seed = int(time.time())
             _, angles = rng.random_misset(seed, self.shared_rng)
-            self.log("random orientation misset angles: "
-                     + " ".join(f"{math.degrees(a):f}" for a in angles) + " deg")
+            self._note("misset", "random orientation misset angles: "
+                       + " ".join(f"{a * RTD:f}" for a in angles) + " deg")
             return tuple(torch.tensor(a, dtype=torch.float64) for a in angles)
         if xtal.misset is None:
             return None
@@ -169,13 +180,16 @@ class Simulator:
         recommended = max(math.ceil(3.0 * max(sizes) / reciprocal_pixel), 1)
         chosen = self.config.sampling.oversample
         if chosen is None or chosen <= 0:
-            self.log(f"auto-selected {recommended}-fold oversampling")
+            self._note("oversample", f"auto-selected {recommended}-fold oversampling")
             return recommended
         if chosen < recommended:
-            self.log(f"WARNING: maximum dimension of sample is {max(sizes) * 1e10:g} A")
-            self.log(f"         but reciprocal pixel size is {reciprocal_pixel * 1e10:g} A")
-            self.log("         intensity may vary significantly across a pixel!")
-            self.log(f"         recommend -oversample {recommended} to work around this")
+            for line in (
+                f"WARNING: maximum dimension of sample is {max(sizes) * 1e10:g} A",
+                f"         but reciprocal pixel size is {reciprocal_pixel * 1e10:g} A",
+                "         intensity may vary significantly across a pixel!",
+                f"         recommend -oversample {recommended} to work around this",
+            ):
+                self._note("oversample", line)
         return chosen
 
     def _structure_factors(self):
@@ -184,13 +198,16 @@ class Simulator:
         sf_cfg = self.config.structure_factors
         table = load_structure_factors(sf_cfg, self.cwd)
         for line in table.messages:
-            self.log(line)
+            self._note("structure_factors", line)
         mode = sf_cfg.interpolation
         if mode is Interpolation.AUTO:
-            small = min(value(self.crystal.Na), value(self.crystal.Nb), value(self.crystal.Nc))
+            # C decides before the crystal size adjusts N, so from the N given on input
+            xtal = self.config.crystal
+            small = min(value(xtal.Na), value(xtal.Nb), value(xtal.Nc))
             interpolate = small <= 2
-            self.log("auto-selected tricubic interpolation of structure factors" if interpolate
-                     else "auto-selected no interpolation")
+            self._note("interpolation",
+                       "auto-selected tricubic interpolation of structure factors" if interpolate
+                       else "auto-selected no interpolation")
         else:
             interpolate = mode is Interpolation.TRICUBIC
         self.interpolate = bool(interpolate and table.has_data)

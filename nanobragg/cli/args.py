@@ -346,6 +346,7 @@ def _apply_detector_abs(st: _State, values: list[Any]) -> None:
 def _apply_mat(st: _State, values: list[Any]) -> None:
     name = values[0]
     st.cfg.crystal.amatrix = inputs.read_matrix(st.cwd / name, name)
+    st.cfg.crystal.amatrix_name = name
     st.parsed.mat_file = name
 
 

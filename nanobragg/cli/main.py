@@ -323,6 +323,18 @@ def render(sim, out: OutputOptions, log: Callable[[str], None]) -> np.ndarray:
     return tensor.detach().to("cpu").numpy().astype(np.float32)
 
 
+def run_parameter_lines(parsed: ParsedArgs) -> list[str]:
+    """C's lines after the set-up block: the mask in use and the noise parameters."""
+    config, out = parsed.simulation, parsed.outputs
+    lines = []
+    if parsed.mask_file is not None:
+        lines.append(f"  skipping zero-flagged pixels in {parsed.mask_file}")
+    if out.write_noise:
+        lines += ["", "  noise image paramters:", f"  seed: {-int(config.seed)}",
+                  f"  water droplet size: {config.beam.water_size:g} m"]
+    return lines
+
+
 def solid_angle_line(sim) -> str:
     """C's ``solid angle subtended by detector = %g steradian ( %g%% sphere)``."""
     solid = sim.report.solid_angle
@@ -356,8 +368,13 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
         config.seed = int(time.time())  # C: seed = -time(NULL)
     from nanobragg.simulator import Simulator
 
+    for name in (parsed.mask_file, parsed.img_file):  # C reads the mask header first
+        if name is not None:
+            log(f"reading {name}")
     sim = Simulator(config, cwd=cwd, log=log)
     check_mask(parsed, sim.report)
+    for line in run_parameter_lines(parsed):
+        log(line)
     image = render(sim, out, log)
     log("")
     log(solid_angle_line(sim))
