@@ -7,8 +7,6 @@ Messages produced while resolving (warnings, structure-factor reading) arrive in
 
 from __future__ import annotations
 
-import math
-
 from nanobragg.config import CrystalShape, Pivot
 from nanobragg.geometry3d import cross, value
 from nanobragg.units import RTD
