@@ -210,6 +210,8 @@ class StructureFactorConfig:
     dump_file: Path | None = None
     default_F: float = 0.0
     interpolation: Interpolation = Interpolation.AUTO
+    #: MTZ amplitude column (None = the first column of type F)
+    mtz_column: str | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import Convention, DetectorConfig, Pivot
+from nanobragg.errors import ConfigError
 from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize, value
 
 # Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
@@ -217,8 +218,10 @@ def _place_detector(cfg, axes, beam, pivot, requested, fpixels, spixels, det_f, 
     px = cfg.pixel_size
     rx, ry, rz, tt = (as_tensor(a) for a in (cfg.rotx, cfg.roty, cfg.rotz, cfg.twotheta))
     ratio = dot(beam, rotate_xyz(axes.odet, rx, ry, rz))
-    if value(ratio) == 0.0:
-        ratio = torch.full_like(ratio, 2.2250738585072014e-308)
+    if abs(value(ratio)) < 1e-12:
+        # C substitutes DBL_MIN and renders a detector plane through the sample: refuse instead
+        raise ConfigError("the beam is parallel to the detector plane (beam vector . detector "
+                          "normal = 0): check -beam_vector, -odet_vector and the rotations")
     if cfg.close_distance is None:
         close = torch.abs(ratio * as_tensor(cfg.distance))
     else:

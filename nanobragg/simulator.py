@@ -21,6 +21,7 @@ from nanobragg import rng
 from nanobragg.accel import maybe_compile
 from nanobragg.beam import Sources, build_sources, fluence_from_config
 from nanobragg.config import Convention, CrystalShape, Interpolation, SimulationConfig
+from nanobragg.errors import ConfigError
 from nanobragg.crystal import (
     Crystal,
     PhiSweep,
@@ -44,6 +45,8 @@ from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 
 #: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
 DEFAULT_CHUNK_ELEMENTS = 1 << 20
+#: refuse an automatic oversampling above this (C would try to render it)
+MAX_AUTO_OVERSAMPLE = 1000
 WATER_F = 2.57
 WATER_MW = 18.0
 
@@ -177,8 +180,15 @@ class Simulator:
         sizes = [value(torch.linalg.vector_norm(v)) * value(n)
                  for v, n in ((xtal.a0, xtal.Na), (xtal.b0, xtal.Nb), (xtal.c0, xtal.Nc))]
         reciprocal_pixel = value(self.wavelength) * value(geom.distance) / geom.pixel_size
-        recommended = max(math.ceil(3.0 * max(sizes) / reciprocal_pixel), 1)
+        ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
         chosen = self.config.sampling.oversample
+        if (chosen is None or chosen <= 0) and not ratio <= MAX_AUTO_OVERSAMPLE:
+            raise ConfigError(
+                f"automatic oversampling would need {ratio:.3g}x{ratio:.3g} sub-pixels per pixel "
+                f"(crystal {max(sizes) * 1e10:.3g} A, reciprocal pixel "
+                f"{reciprocal_pixel * 1e10:.3g} A): check -lambda, -distance, -pixel and N, "
+                "or give -oversample")
+        recommended = max(math.ceil(ratio), 1) if math.isfinite(ratio) else MAX_AUTO_OVERSAMPLE
         if chosen is None or chosen <= 0:
             self._note("oversample", f"auto-selected {recommended}-fold oversampling")
             return recommended

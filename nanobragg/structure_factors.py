@@ -613,7 +613,7 @@ def load_structure_factors(config: StructureFactorConfig, cwd: Path) -> Structur
     name = str(config.hkl_file)
     path = _resolve(config.hkl_file, cwd)
     if path.suffix.lower() == ".mtz":
-        data = read_mtz(path, name=name)
+        data = read_mtz(path, config.mtz_column, name=name)
         table = StructureFactorTable.from_hkl(data, default_F, source="mtz")
         messages = list(data.messages)
     else:

@@ -83,9 +83,6 @@ class OutputOptions:
     #: extra outputs beyond C
     cbf_file: str | None = None
     h5_file: str | None = None
-    #: ``-mtz_column``: MTZ amplitude column (None = first F column); main hands it to
-    #: ``StructureFactorConfig.mtz_column`` once that field exists, and refuses it until then
-    mtz_column: str | None = None
 
     def files(self) -> list[tuple[str, str]]:
         """(flag, file name) of every file this run writes, in C's order, extras last."""
@@ -560,7 +557,7 @@ def _build_table() -> None:
           SF, "FILE", "", "none")
     _flag("-mtz", text, _apply_mtz, "read F from an MTZ file (gemmi, symmetry-expanded; beyond C)",
           SF, "FILE", "", "none")
-    _flag("-mtz_column", text, _set("out.mtz_column"),
+    _flag("-mtz_column", text, _set("structure_factors.mtz_column"),
           "MTZ amplitude column (beyond C; not supported yet, refused)",
           SF, "LABEL", "", "first F column")
     _flag("-default_F", num, _set("structure_factors.default_F"),

@@ -120,16 +120,6 @@ def check_structure_factors(config: SimulationConfig, cwd: Path) -> None:
         )
 
 
-def apply_mtz_column(config: SimulationConfig, out: OutputOptions) -> None:
-    """Hand ``-mtz_column`` to the structure-factor config (refused where it has no field)."""
-    if out.mtz_column is None:
-        return
-    sf = config.structure_factors
-    if not hasattr(sf, "mtz_column"):
-        raise ConfigError("-mtz_column is not supported yet; the first F column is used")
-    sf.mtz_column = out.mtz_column
-
-
 def check_mask(parsed: ParsedArgs, report) -> None:
     """The -mask image must match the detector finally chosen (C would read past its end)."""
     mask = parsed.simulation.detector.mask
@@ -360,7 +350,6 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
         sys.stdout.write(usage_text())
         return 0
     config, out = parsed.simulation, parsed.outputs
-    apply_mtz_column(config, out)
     config.validate()
     check_outputs(out, cwd)
     check_structure_factors(config, cwd)

@@ -395,7 +395,7 @@ def test_structure_factor_flags(tmp_path):
     assert sf.interpolation is Interpolation.NEAREST
     p = parse("-mtz", "data.mtz", "-mtz_column", "FP")
     assert str(p.simulation.structure_factors.hkl_file) == "data.mtz"
-    assert p.outputs.mtz_column == "FP"
+    assert p.simulation.structure_factors.mtz_column == "FP"
 
 
 def test_run_control_flags(monkeypatch):

@@ -82,6 +82,10 @@ CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
     ("zero_energy", BASE + ["-energy", "0"], {}, ["-energy", "positive"]),
     ("negative_distance", BASE + ["-distance", "-100"], {}, ["distance"]),
     ("zero_close_distance", BASE + ["-close_distance", "0"], {}, ["-close_distance", "positive"]),
+    ("beam_in_detector_plane", BASE + ["-beam_vector", "0", "0", "1"], {},
+     ["beam is parallel to the detector plane"]),
+    ("absurd_auto_oversample", BASE + ["-lambda", "1e-30"], {},
+     ["automatic oversampling", "-oversample"]),
     ("flux_without_beamsize", BASE + ["-flux", "1e12", "-beamsize", "0"], {},
      ["-flux", "-beamsize"]),
     ("negative_detpixels", BASE + ["-detpixels", "-5"], {}, ["pixel counts"]),
@@ -244,13 +248,24 @@ def test_internal_errors_are_not_disguised(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
-def test_mtz_column_refused_until_supported(tmp_path, monkeypatch, capsys):
-    from nanobragg.config import StructureFactorConfig
+def _two_column_mtz(path) -> None:
+    gemmi = pytest.importorskip("gemmi")
+    mtz = gemmi.Mtz(with_base=True)
+    mtz.spacegroup = gemmi.SpaceGroup("P 1")
+    mtz.set_cell_for_all(gemmi.UnitCell(100, 100, 100, 90, 90, 90))
+    mtz.add_dataset("d")
+    mtz.add_column("FP", "F")
+    mtz.add_column("FC", "F")
+    mtz.set_data(np.array([[1, 0, 0, 10.0, 20.0], [0, 1, 0, 30.0, 40.0]], dtype=np.float32))
+    mtz.write_to_file(str(path))
 
-    if hasattr(StructureFactorConfig(), "mtz_column"):
-        pytest.skip("StructureFactorConfig.mtz_column exists: -mtz_column is wired")
+
+def test_mtz_column_selects_the_amplitudes(tmp_path, monkeypatch, capsys):
+    _two_column_mtz(tmp_path / "f.mtz")
     monkeypatch.chdir(tmp_path)
-    assert main(BASE + ["-mtz_column", "FP"]) == 2
+    args = ["-cell", "100", "100", "100", "90", "90", "90", "-mtz", "f.mtz", "-detpixels", "8",
+            "-nonoise", "-nopgm", "-noprogress", "-floatfile", "f.bin"]
+    assert main(args + ["-mtz_column", "FC"]) == 0
+    assert main(args + ["-mtz_column", "FOO"]) == 2
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 1 and "-mtz_column" in err[0]
-    assert not list(tmp_path.iterdir())
+    assert len(err) == 1 and "FOO" in err[0]
