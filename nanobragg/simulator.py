@@ -21,7 +21,6 @@ from nanobragg import rng
 from nanobragg.accel import maybe_compile
 from nanobragg.beam import Sources, build_sources, fluence_from_config
 from nanobragg.config import Convention, CrystalShape, Interpolation, SimulationConfig
-from nanobragg.errors import ConfigError
 from nanobragg.crystal import (
     Crystal,
     PhiSweep,
@@ -31,6 +30,7 @@ from nanobragg.crystal import (
     resolve_phi,
 )
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
+from nanobragg.errors import ConfigError
 from nanobragg.geometry3d import as_tensor, value
 from nanobragg.kernel import (
     KernelInputs,
