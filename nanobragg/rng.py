@@ -14,9 +14,8 @@ the shared table; a positive one continues whatever table the previous stream le
 This module models that with one :class:`Ran1` object (the shared table) and one
 :class:`Ran1Stream` per seed variable.
 
-The low-level kernels (:func:`ran1_kernel`, :func:`f32`, ...) are written so that numba's
-``@njit`` can compile them unchanged; :func:`bind_kernels` builds either a pure-Python or a
-compiled family of them (see ``nanobragg.noise``).
+The low-level kernel :func:`ran1_kernel` works on small numpy arrays (the seed variable and the
+shared table) so that the compiled noise loop (``nanobragg/_cnoise.c``) can share its state.
 """
 
 from __future__ import annotations
@@ -25,8 +24,7 @@ import ctypes
 import ctypes.util
 import math
 import struct
-import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 
@@ -80,7 +78,7 @@ def powf(x: float, y: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------------
-# Scalar kernels (pure Python source; compilable by numba)
+# Scalar kernels
 # ----------------------------------------------------------------------------------------------
 
 
@@ -93,11 +91,6 @@ def f32(x: float) -> float:
         return _F32.unpack(_F32.pack(x))[0]
     except OverflowError:
         return math.copysign(math.inf, x)
-
-
-def _f32_numba(x: float) -> float:
-    """numba replacement of :func:`f32` (``fptrunc`` + ``fpext``)."""
-    return np.float64(np.float32(x))
 
 
 def ran1_kernel(idum: np.ndarray, state: np.ndarray) -> float:
@@ -133,61 +126,6 @@ def ran1_kernel(idum: np.ndarray, state: np.ndarray) -> float:
     if temp > RNMX:
         return RNMX_F32
     return temp
-
-
-# ----------------------------------------------------------------------------------------------
-# Building pure-Python or numba-compiled families of kernels from the single source above
-# ----------------------------------------------------------------------------------------------
-
-
-def numba_available() -> bool:
-    """True when numba can be imported (the compiled kernels are then used by default)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def bind_kernels(
-    kernels: Sequence[tuple[str, Callable]],
-    overrides: dict[str, Callable] | None = None,
-    jit: bool = False,
-) -> dict[str, Callable]:
-    """Re-bind a family of kernel functions so that they call each other, optionally compiled.
-
-    Each function is cloned with a private copy of its module globals in which the names of the
-    previously bound kernels (and of ``overrides``) refer to the bound versions.  With
-    ``jit=True`` every clone is compiled by ``numba.njit(cache=True)``; otherwise the clones
-    are plain Python functions that never touch numba.
-
-    Args:
-        kernels: ``(name, function)`` pairs in dependency order (callees first).
-        overrides: names to substitute before binding (e.g. ``{"f32": _f32_numba}``).
-        jit: compile with numba.
-
-    Returns:
-        Mapping name -> bound function (including the overrides).
-    """
-    bound: dict[str, Callable] = {}
-    njit = None
-    if jit:
-        import numba
-
-        njit = numba.njit(cache=True)
-    for name, func in list((overrides or {}).items()) + list(kernels):
-        namespace = dict(func.__globals__)
-        namespace.update(bound)
-        clone = types.FunctionType(
-            func.__code__, namespace, func.__name__, func.__defaults__, func.__closure__
-        )
-        clone.__qualname__ = func.__qualname__
-        clone.__doc__ = func.__doc__
-        bound[name] = njit(clone) if njit is not None else clone
-    return bound
-
-
-_PY = bind_kernels([("ran1_kernel", ran1_kernel)])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -227,7 +165,7 @@ class Ran1Stream:
 
     def uniform(self) -> float:
         """Next ``ran1`` deviate (a float32 value in (0, 1) returned as a Python float)."""
-        return _PY["ran1_kernel"](self.idum, self.rng.state)
+        return ran1_kernel(self.idum, self.rng.state)
 
     def uniforms(self, n: int) -> np.ndarray:
         """The next ``n`` deviates, float64 array of shape [n]."""
