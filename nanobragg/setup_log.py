@@ -53,7 +53,7 @@ def _geometry_intro(sim) -> list[str]:
     pivot = ("pivoting detector around sample" if g.pivot is Pivot.SAMPLE
              else "pivoting detector around direct beam spot")
     beam = g.beam
-    xds = [float(beam @ v) for v in (g.fdet, g.sdet, g.odet)]
+    xds = [value(beam @ v) for v in (g.fdet, g.sdet, g.odet)]
     return [f"{g.convention.value} convention selected.", pivot,
             f"XDS incident beam: {xds[0]:g} {xds[1]:g} {xds[2]:g}"]
 
