@@ -11,6 +11,6 @@ stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     # torch is pinned to the CPU wheel available locally; the rest comes from PyPI.
     .venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
-    .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test,mtz]"
+    .venv/bin/pip install --quiet --disable-pip-version-check -e ".[test,formats]"
     touch "$stamp"
 fi
