@@ -20,7 +20,7 @@ import torch
 from nanobragg import rng
 from nanobragg.accel import maybe_compile
 from nanobragg.beam import Sources, build_sources, fluence_from_config
-from nanobragg.config import Convention, CrystalShape, Interpolation, SimulationConfig
+from nanobragg.config import Interpolation, SimulationConfig
 from nanobragg.crystal import (
     Crystal,
     PhiSweep,
@@ -148,8 +148,6 @@ class Simulator:
         if isinstance(xtal_cfg.mosaic_spread, torch.Tensor) and spread > 0:
             self.umats = _differentiable_umats(self.umats, xtal_cfg.mosaic_spread, spread)
         self.sources: Sources = build_sources(beam_cfg, self.axes.beam, self.axes.polar)
-        if not isinstance(beam_cfg.wavelength, torch.Tensor):
-            pass
         self.fluence = fluence_from_config(beam_cfg)
         self.oversample = self._oversample()
         self.steps = (len(self.sources.wavelengths) * domains * self.phi.steps
@@ -245,14 +243,12 @@ class Simulator:
     def kernel_inputs(self, dtype: torch.dtype | None = None) -> KernelInputs:
         dtype = dtype or self.config.dtype
         dev = self.device
-        phi = self.phi.angles() if not isinstance(self.phi.phi0, torch.Tensor) or \
-            not self.phi.phi0.requires_grad else self.phi.phi0 + self.phi.step * torch.arange(
-                self.phi.steps, dtype=torch.float64)
+        phi = self.phi.angles()
         table_eff, table_first = self._orientation_tables(phi)
         xtal = self.crystal
         sf = self._sf_callable()
         return KernelInputs(
-            geometry=_geometry_to(self.geometry, dev),
+            geometry=self.geometry,
             oversample=self.oversample,
             incident=(-self.sources.directions).to(dev, dtype),
             wavelengths=self._wavelengths().to(dev, dtype),
@@ -419,10 +415,6 @@ def _leaves(config: SimulationConfig):
                 yield field_value
 
 
-def _geometry_to(geom: DetectorGeometry, device: torch.device) -> DetectorGeometry:
-    return geom
-
-
 def _differentiable_umats(umats: torch.Tensor, spread: torch.Tensor, value: float):
     """Mosaic matrices as smooth functions of the spread: same axes, angles scaled."""
     from nanobragg.crystal import scale_rotation
@@ -434,5 +426,3 @@ def simulate(config: SimulationConfig, **kwargs) -> torch.Tensor:
     """Render one float image [slow, fast] (photons/pixel) for ``config``."""
     return Simulator(config, **kwargs).run()
 
-
-_ = CrystalShape, Convention
