@@ -82,6 +82,35 @@ def _metric_files(ctx: StepContext, named: str | None) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
+LIMIT_SECTIONS = {"limits", "limit", "thresholds", "threshold", "tolerances", "tolerance",
+                  "criteria"}
+KEY_ALIASES = {"peak_distance": "peaks.max_distance_px",
+               "peak_max_distance": "peaks.max_distance_px"}
+
+
+def match_keys(flat: dict[str, Any], norm: str) -> list[str]:
+    """The keys of a flattened JSON document that an Expect's metric name refers to.
+
+    1. the exact (dotted) key, e.g. ``correlation`` or ``peaks.max_distance_px``;
+    2. the alias of a natural phrase (``peak distance`` -> ``peaks.max_distance_px``);
+    3. keys whose last component is the name, then keys ending in ``_<name>``; in both,
+       keys under a ``limits``/``thresholds``/``tolerances`` section (the criteria a tool
+       applied, not a measurement) never match, and only the shallowest matches are kept.
+    """
+    if norm in flat:
+        return [norm]
+    alias = KEY_ALIASES.get(norm)
+    if alias and alias in flat:
+        return [alias]
+    measured = [k for k in flat if not LIMIT_SECTIONS & set(k.split(".")[:-1])]
+    for test in (lambda k: k.rsplit(".", 1)[-1] == norm, lambda k: k.endswith("_" + norm)):
+        hits = [k for k in measured if test(k)]
+        if hits:
+            depth = min(k.count(".") for k in hits)
+            return [k for k in hits if k.count(".") == depth]
+    return []
+
+
 def _lookup(ctx: StepContext, key: str, named: str | None) -> tuple[list[float], str]:
     norm = key.lower().replace(" ", "_")
     for path in _metric_files(ctx, named):
@@ -89,8 +118,7 @@ def _lookup(ctx: StepContext, key: str, named: str | None) -> tuple[list[float],
             flat = _flatten(json.loads(_read(path) or "null"))
         except json.JSONDecodeError:
             continue
-        hits = [k for k in flat if k == norm or k.rsplit(".", 1)[-1] == norm
-                or k.endswith("_" + norm)]
+        hits = match_keys(flat, norm)
         values = [float(flat[k]) for k in hits if isinstance(flat[k], (int, float))]
         if values:
             return values, f"{path.relative_to(ctx.root) if ctx.root in path.parents else path}"

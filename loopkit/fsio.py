@@ -2,7 +2,10 @@
 
 Every document write goes through :func:`atomic_write` (temp file in the same folder,
 fsync, ``os.replace``) so a reader or a kill -9 never sees a half-written file.
-Read-modify-write cycles hold :func:`locked` on a sibling ``.lock`` file.
+Read-modify-write cycles hold :func:`locked`. Every lock file lives in one folder,
+``<repo>/.loopkit/locks/`` (the repository is the nearest folder above the document that has
+``.git``), so no lock file is left next to a document; outside a repository the lock is a
+sibling ``.<name>.lock``.
 """
 
 from __future__ import annotations
@@ -19,15 +22,33 @@ from filelock import FileLock
 LOCK_TIMEOUT_S = 60.0
 
 
+LOCK_DIR = ".loopkit/locks"
+
+
+def _repo_of(path: Path) -> Path | None:
+    for folder in path.resolve().parents:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def lock_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.lock")
+    """The lock file of a document: ``<repo>/.loopkit/locks/<path relative to repo>.lock``
+    with ``/`` written as ``%``; a sibling ``.<name>.lock`` outside a repository."""
+    repo = _repo_of(path)
+    if repo is None:
+        return path.with_name(f".{path.name}.lock")
+    rel = path.resolve().relative_to(repo).as_posix().replace("/", "%")
+    return repo / LOCK_DIR / f"{rel}.lock"
 
 
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Hold an exclusive inter-process lock for ``path`` (released on process death)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock_path(path)), timeout=timeout):
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock), timeout=timeout):
         yield
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +24,18 @@ from loopkit.fsio import atomic_write, read_text, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
+from loopkit.requires import SKIPPED, unmet
 from loopkit.runner import ShellSession
 from loopkit.runplan import PlannedStep
-from loopkit.runrecord import STAMP_FORMAT, RunRecord, StepRecord, compute_verdict, write_run
+from loopkit.runrecord import (
+    STAMP_FORMAT,
+    Outcome,
+    RunRecord,
+    StepRecord,
+    compute_verdict,
+    write_run,
+)
+from loopkit.scrub import PathScrubber
 from loopkit.shellwords import variables_used
 from loopkit.snapshot import Redactor, env_snapshot, git_snapshot, tool_versions
 from loopkit.summary import render_commands, render_summary
@@ -44,6 +54,7 @@ class RunRequest:
     now: datetime
     timeout_s: float
     env_profile: str | None = None
+    selection: dict[str, Any] = field(default_factory=dict)
     t0: float = field(default_factory=time.monotonic)
 
     def clock(self) -> datetime:
@@ -70,6 +81,8 @@ def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
 
 
 def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
+    """The steps' environment: ours plus the env profile, STAMP/RUN_DIR, and PATH with the
+    running interpreter's folder first (its python, pytest, nb-compare without activation)."""
     env = dict(os.environ)
     if req.env_profile:
         profile = req.cfg.env_profiles.get(req.env_profile)
@@ -77,7 +90,15 @@ def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
             raise LoopkitError(f"unknown env profile {req.env_profile!r}")
         env.update(profile.set)
     env.update({"STAMP": stamp, "RUN_DIR": str(run_dir), "LOOPKIT_RUN_ID": stamp})
+    env["PATH"] = venv_first_path(env.get("PATH", ""))
     return env
+
+
+def venv_first_path(path: str) -> str:
+    """``PATH`` with the folder of ``sys.executable`` (not resolved: a venv's bin/) first."""
+    bindir = str(Path(sys.executable).parent)
+    rest = [p for p in path.split(os.pathsep) if p and p != bindir]
+    return os.pathsep.join([bindir, *rest])
 
 
 def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str]) -> RunRecord:
@@ -91,8 +112,10 @@ def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str])
         git=git_snapshot(root), env=env_snapshot(env, req.cfg),
         tools=tool_versions(root, env, req.cfg),
         steps=[StepRecord(i=p.i, cmd=p.cmd, expect_text=p.step.expect,
-                          stdout=f"steps/{p.i:02d}.out", stderr=f"steps/{p.i:02d}.err")
+                          stdout=f"steps/{p.i:02d}.out", stderr=f"steps/{p.i:02d}.err",
+                          requires=list(p.requires))
                for p in req.shell],
+        selection=dict(req.selection),
         manual_steps=[{"i": p.i, "text": p.step.text, "expect": p.step.expect}
                       for p in req.manual])
 
@@ -132,7 +155,7 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
     session = ShellSession(root, env, run_dir / "shell.log")
     try:
         with _sigterm_as_interrupt():
-            _run_steps(req, run, run_dir, session, redactor, console)
+            _run_steps(req, run, run_dir, session, redactor, console, env)
         run.complete = True
     except KeyboardInterrupt:
         session.kill()
@@ -147,15 +170,29 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
 
 
 def _run_steps(req: RunRequest, run: RunRecord, run_dir: Path, session: ShellSession,
-               redactor: Redactor, console: Console) -> None:
+               redactor: Redactor, console: Console, env: dict[str, str]) -> None:
     stop = False
     for planned, rec in zip(req.shell, run.steps, strict=True):
         if stop:
             rec.status = "not_run"
             continue
-        _run_one(req, planned, rec, run_dir, session, redactor, console)
+        reasons = unmet(planned.requires, env, req.cfg.root)
+        if reasons:
+            _skip_one(planned, rec, "; ".join(reasons), console)
+        else:
+            _run_one(req, planned, rec, run_dir, session, redactor, console)
         write_run(run, run_dir)
         stop = rec.status in ("timeout", "aborted")
+
+
+def _skip_one(planned: PlannedStep, rec: StepRecord, reason: str, console: Console) -> None:
+    """Not run: the environment lacks what the step requires; no check of it can pass."""
+    rec.status, rec.skip_reason = SKIPPED, reason
+    rec.stdout = rec.stderr = ""
+    rec.expect = [Outcome(p.kind, p.describe(), SKIPPED, reason) for p in planned.predicates]
+    short = planned.cmd.splitlines()[0][:90]
+    console.print(f"  [cyan]step {planned.i}[/] {escape(short)}")
+    console.print(f"    [yellow]{SKIPPED}[/]: {escape(reason)}")
 
 
 def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Path,
@@ -191,15 +228,19 @@ def _finalize(req: RunRequest, run: RunRecord, run_dir: Path, redactor: Redactor
         if rec.status in ("pending", "running"):
             rec.status = "not_run" if rec.status == "pending" else "aborted"
     run.ended = iso(req.clock())
+    run.skipped_steps = [{"i": s.i, "requires": s.requires, "reason": s.skip_reason}
+                         for s in run.steps if s.status == SKIPPED]
     run.verdict, run.counts = compute_verdict(run)
     atomic_write(run_dir / "env.json", _json({"env": run.env, "tools": run.tools}))
     atomic_write(run_dir / "git.json", _json(run.git))
     atomic_write(run_dir / "summary.md", redactor.text(render_summary(run)))
+    scrubber = PathScrubber(req.cfg.root)
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and path.stat().st_size < 5 * 1024 * 1024:
             redactor.file(path)
+            scrubber.file(path)
     run.artifacts = collect_artifacts(req, run_dir)
-    atomic_write(run_dir / "run.json", redactor.text(run.to_json()))
+    atomic_write(run_dir / "run.json", scrubber.text(redactor.text(run.to_json())))
     lines = [f"{sha256_file(p)}  {p.relative_to(run_dir)}" for p in sorted(run_dir.rglob("*"))
              if p.is_file() and p.name != "sha256.txt"]
     atomic_write(run_dir / "sha256.txt", "\n".join(lines) + "\n")

@@ -12,6 +12,7 @@ from loopkit.evaluate import implicit_predicates
 from loopkit.model import Memo, Step
 from loopkit.parsers.memo import parse_do_now
 from loopkit.predicates import Predicate, parse_expect
+from loopkit.requires import step_requirements
 
 PLACEHOLDER_RE = re.compile(r"[$<({]")
 
@@ -21,6 +22,7 @@ class PlannedStep:
     i: int
     step: Step
     predicates: list[Predicate] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
 
     @property
     def cmd(self) -> str:
@@ -63,8 +65,17 @@ def plan_steps(memo: Memo, selection: set[int] | None, do_now_only: bool,
         explicit = parse_expect(step.expect or "")
         parity = is_parity(memo, step.cmd or "", fail_on_skip)
         preds = implicit_predicates(step.cmd or "", explicit, parity) + explicit
-        shell.append(PlannedStep(i, step, preds))
+        shell.append(PlannedStep(i, step, preds, step_requirements(step.cmd or "")))
     return shell, manual
+
+
+def selection_record(memo: Memo, shell: list[PlannedStep], spec: str | None,
+                     do_now_only: bool) -> dict[str, object]:
+    """What the run selected out of the memo's shell steps; ``subset`` when it left any out."""
+    available = [i for i, s in enumerate(memo.steps, start=1) if s.is_shell] or [0]
+    selected = [p.i for p in shell]
+    return {"steps": spec, "do_now_only": do_now_only, "selected": selected,
+            "available": available, "subset": not set(available) <= set(selected)}
 
 
 def memo_run_root(memo: Memo, fallback: str) -> str:

@@ -17,7 +17,7 @@ STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 class Outcome:
     kind: str
     pred: str
-    verdict: str  # pass | fail | unchecked
+    verdict: str  # pass | fail | unchecked | skipped-by-environment
     detail: str = ""
 
 
@@ -25,7 +25,8 @@ class Outcome:
 class StepRecord:
     i: int
     cmd: str
-    status: str = "pending"  # pending | ok | failed | timeout | aborted | not_run
+    # pending | ok | failed | timeout | aborted | not_run | skipped-by-environment
+    status: str = "pending"
     rc: int | None = None
     start: str | None = None
     end: str | None = None
@@ -35,6 +36,8 @@ class StepRecord:
     expect_text: str | None = None
     pytest: dict[str, Any] | None = None
     expect: list[Outcome] = field(default_factory=list)
+    requires: list[str] = field(default_factory=list)
+    skip_reason: str | None = None
 
 
 @dataclass
@@ -55,15 +58,22 @@ class RunRecord:
     counts: dict[str, int] = field(default_factory=dict)
     artifacts: list[dict[str, Any]] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
+    selection: dict[str, Any] = field(default_factory=dict)
+    skipped_steps: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
 
 
+SKIPPED = "skipped-by-environment"
+
+
 def compute_verdict(run: RunRecord) -> tuple[str, dict[str, int]]:
-    """pass: every step ran, rc 0 and no failed or unchecked predicate; partial: nothing failed
-    but something is unchecked; fail: a step or predicate failed; aborted: the run stopped."""
-    counts = {"pass": 0, "fail": 0, "unchecked": 0}
+    """pass: every step of the memo ran, rc 0 and no failed or unchecked predicate; partial:
+    nothing failed but something is unchecked, a step was skipped by the environment, or the
+    run selected only some of the memo's steps; fail: a step or predicate failed; aborted: the
+    run stopped."""
+    counts = {"pass": 0, "fail": 0, "unchecked": 0, SKIPPED: 0}
     for step in run.steps:
         for out in step.expect:
             counts[out.verdict] = counts.get(out.verdict, 0) + 1
@@ -72,9 +82,22 @@ def compute_verdict(run: RunRecord) -> tuple[str, dict[str, int]]:
         return "aborted", counts
     if counts["fail"] or "failed" in statuses:
         return "fail", counts
-    if not run.steps:
-        return "partial", counts
-    return ("partial" if counts["unchecked"] else "pass"), counts
+    incomplete = (not run.steps or counts["unchecked"] or counts[SKIPPED]
+                  or SKIPPED in statuses or run.selection.get("subset"))
+    return ("partial" if incomplete else "pass"), counts
+
+
+def partial_reasons(run: dict[str, Any]) -> list[str]:
+    """Why a recorded run is not full evidence: skipped steps, a subset, unchecked checks."""
+    reasons = [f"step {s['i']} {SKIPPED} ({s.get('reason', '')})"
+               for s in run.get("skipped_steps", [])]
+    sel = run.get("selection") or {}
+    if sel.get("subset"):
+        reasons.append(f"subset run: steps {sel.get('selected')} of {sel.get('available')}")
+    unchecked = (run.get("counts") or {}).get("unchecked", 0)
+    if unchecked:
+        reasons.append(f"{unchecked} unchecked check(s)")
+    return reasons
 
 
 def write_run(run: RunRecord, run_dir: Path) -> None:

@@ -20,22 +20,39 @@ MIN_SECRET_LEN = 8
 NOT_SECRETS = {"true", "false", "yes", "no", "none", "null", "enabled", "disabled"}
 
 
-def _git(root: Path, *args: str) -> str | None:
+def _git(root: Path, *args: str, strip: bool = True) -> str | None:
     try:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
                              timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return out.stdout.strip() if out.returncode == 0 else None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() if strip else out.stdout
+
+
+def dirty_paths(porcelain_z: str) -> list[str]:
+    """Paths from ``git status --porcelain -z``: each entry is ``XY path``; a rename or copy
+    is followed by its source path as a separate entry (skipped). Never strip this text: the
+    status column X is a space for unstaged changes."""
+    paths: list[str] = []
+    entries = iter(porcelain_z.split("\0"))
+    for entry in entries:
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if "R" in entry[:2] or "C" in entry[:2]:
+            next(entries, None)
+    return paths
 
 
 def git_snapshot(root: Path) -> dict[str, Any]:
-    status = _git(root, "status", "--porcelain") or ""
+    status = _git(root, "status", "--porcelain", "-z", strip=False) or ""
     return {
         "head": _git(root, "rev-parse", "HEAD"),
         "branch": _git(root, "branch", "--show-current"),
         "describe": _git(root, "describe", "--always", "--dirty"),
-        "dirty": [line[3:] for line in status.splitlines() if len(line) > 3],
+        "dirty": dirty_paths(status),
         "diffstat": _git(root, "diff", "--stat", "HEAD") or "",
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from loopkit.runrecord import RunRecord
+from loopkit.runrecord import SKIPPED, RunRecord
 
 if TYPE_CHECKING:
     from loopkit.runflow import RunRequest
@@ -31,7 +31,9 @@ def render_summary(run: RunRecord) -> str:
     c = run.counts
     out = [f"# loopkit run {run.run_id}", "",
            f"- Verdict: **{run.verdict}** (checks: {c.get('pass', 0)} pass, "
-           f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked)",
+           f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked, "
+           f"{c.get(SKIPPED, 0)} {SKIPPED})",
+           f"- Steps: {_selection_line(run)}",
            f"- Memo: `{run.memo.get('path')}`  Focus: {run.focus.get('raw', '')}",
            f"- Git: {run.git.get('head')} on {run.git.get('branch')}"
            f" ({len(run.git.get('dirty', []))} dirty)",
@@ -43,6 +45,10 @@ def render_summary(run: RunRecord) -> str:
                f"{py.get('errors')}e") if py else ""
         cmd = s.cmd.splitlines()[0][:80].replace("|", "\\|") if s.cmd else ""
         out.append(f"| {s.i} | {s.status} | {s.rc} | {s.duration_s} | {pyt} | `{cmd}` |")
+    if run.skipped_steps:
+        out += ["", f"## Steps {SKIPPED} (not run; their checks are not evidence)", ""]
+        out += [f"- step {s['i']}: requires {', '.join(s['requires'])} — {s['reason']}"
+                for s in run.skipped_steps]
     out += ["", "## Checks", ""]
     for s in run.steps:
         for o in s.expect:
@@ -52,3 +58,13 @@ def render_summary(run: RunRecord) -> str:
         out += [f"- step {m['i']}: {m['text'].splitlines()[0]}" for m in run.manual_steps]
     out += ["", "## Notes", "", ""]
     return "\n".join(out)
+
+
+def _selection_line(run: RunRecord) -> str:
+    sel = run.selection or {}
+    chosen = ", ".join(str(i) for i in sel.get("selected", [s.i for s in run.steps]))
+    if sel.get("subset"):
+        every = ", ".join(str(i) for i in sel.get("available", []))
+        how = f"--steps {sel['steps']}" if sel.get("steps") else "--do-now-only"
+        return f"**subset** ({how}): ran {chosen} of the memo's shell steps {every}"
+    return f"all of the memo's shell steps ({chosen})"

@@ -105,14 +105,17 @@ def test_without_c_live_steps_are_never_reported_as_pass(replay_without_c) -> No
     assert proc.returncode != 0
 
 
-@pytest.mark.xfail(reason="loopkit does not yet honour '# requires: VAR' on a step: the live "
-                          "steps run and fail instead of being skipped by the environment",
-                   strict=False)
 def test_without_c_live_steps_are_skipped_by_environment(replay_without_c) -> None:
     _, proc, run = replay_without_c
-    for step in (s for s in run["steps"] if _is_live(s)):
-        assert "skip" in step["status"], step
-        assert all(o["verdict"] != "pass" for o in step["expect"]), step
+    live = [s for s in run["steps"] if _is_live(s)]
+    for step in live:
+        assert step["status"] == "skipped-by-environment", step
+        assert step["rc"] is None and step["requires"] == ["NB_C_BIN"], step
+        assert step["expect"], step
+        assert all(o["verdict"] == "skipped-by-environment" for o in step["expect"]), step
+    assert [s["i"] for s in run["skipped_steps"]] == [s["i"] for s in live]
+    assert all(s["reason"] == "NB_C_BIN is not set" for s in run["skipped_steps"])
+    assert run["counts"]["fail"] == 0 and run["counts"]["unchecked"] == 0
     assert run["verdict"] == "partial"
     assert proc.returncode == 3
 
@@ -155,7 +158,13 @@ def test_without_c_attempt_and_plan_are_true_to_the_run(replay_without_c) -> Non
     plan = root / "plans/active/cli-noise-pix0/plan.md"
     plan_before = plan.read_text()
     attempt, closed = _record(root, run)
+    assert run["verdict"] == "partial"
     assert f"Result: {RESULT_FOR_VERDICT[run['verdict']]}." in attempt
+    skipped = ", ".join(str(s["i"]) for s in run["skipped_steps"])
+    assert f"Steps {skipped} were skipped-by-environment (not run, not evidence)." in attempt
+    claim = loopkit(root, "attempt", "add", "CLI-FLAGS-003", "--run", run["run_id"],
+                    "--result", "success")
+    assert claim.returncode == 4, claim.stdout + claim.stderr
     assert closed.returncode == 4, closed.stdout + closed.stderr
     assert plan.read_text() == plan_before
 

@@ -7,12 +7,14 @@ import click
 from loopkit.app import App, pass_app
 from loopkit.commands.memo_cmds import load_memo
 from loopkit.errors import LoopkitError
+from loopkit.requires import SKIPPED
 from loopkit.runflow import RunRequest, execute, exit_code_for
 from loopkit.runplan import (
     PlannedStep,
     memo_run_root,
     parse_selection,
     plan_steps,
+    selection_record,
     validate_run_root,
 )
 
@@ -46,13 +48,14 @@ def run_cmd(app: App, memo_path: str | None, steps_spec: str | None, do_now_only
     req = RunRequest(cfg=app.cfg, memo=memo, memo_path=path, run_root=root, shell=shell,
                      manual=manual, now=app.now,
                      timeout_s=timeout_s or app.cfg.budgets.step_timeout_s,
-                     env_profile=env_profile)
+                     env_profile=env_profile,
+                     selection=selection_record(memo, shell, steps_spec, do_now_only))
     run, run_dir = execute(req, app.console)
     c = run.counts
     color = {"pass": "green", "partial": "yellow"}.get(run.verdict, "red")
     app.console.print(f"verdict: [{color}]{run.verdict}[/] ({c.get('pass', 0)} pass, "
-                      f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked) "
-                      f"run {run.run_id}", highlight=False)
+                      f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked, "
+                      f"{c.get(SKIPPED, 0)} {SKIPPED}) run {run.run_id}", highlight=False)
     raise SystemExit(exit_code_for(run.verdict))
 
 

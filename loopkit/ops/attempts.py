@@ -10,7 +10,7 @@ from loopkit.errors import LoopkitError, RefusedError
 from loopkit.fsio import atomic_write, locked
 from loopkit.ops.docs import load_archive, load_ledger
 from loopkit.parsers.ledger import max_attempt
-from loopkit.runrecord import find_run, load_run
+from loopkit.runrecord import SKIPPED, find_run, load_run, partial_reasons
 from loopkit.writers.ledger import NewAttempt, insert_attempt, render_ledger
 
 VERDICT_RESULT = {"pass": "success", "partial": "partial", "fail": "failed", "aborted": "failed"}
@@ -49,6 +49,11 @@ def derive_result(requested: str, verdict: str, vocab: list[str]) -> str:
 
 def run_metrics(run: dict[str, Any]) -> list[str]:
     metrics: list[str] = [f"verdict={run.get('verdict')}"]
+    sel = run.get("selection") or {}
+    if sel.get("subset"):
+        metrics.append(f"subset run: steps {sel.get('selected')} of {sel.get('available')}")
+    for skipped in run.get("skipped_steps", []):
+        metrics.append(f"step {skipped['i']} {SKIPPED}: {skipped.get('reason')}")
     for step in run.get("steps", []):
         py = step.get("pytest")
         if py:
@@ -72,9 +77,15 @@ def summary_text(req: AttemptRequest, run: dict[str, Any]) -> str:
     if req.summary:
         return req.summary
     c = run.get("counts", {})
-    return (f"loopkit run {run['run_id']} verdict {run.get('verdict')} "
+    text = (f"loopkit run {run['run_id']} verdict {run.get('verdict')} "
             f"({c.get('pass', 0)} checks passed, {c.get('fail', 0)} failed, "
-            f"{c.get('unchecked', 0)} unchecked).")
+            f"{c.get('unchecked', 0)} unchecked, {c.get(SKIPPED, 0)} {SKIPPED}).")
+    skipped = [str(s["i"]) for s in run.get("skipped_steps", [])]
+    if skipped:
+        text += f" Steps {', '.join(skipped)} were {SKIPPED} (not run, not evidence)."
+    if (run.get("selection") or {}).get("subset"):
+        text += " Subset run: not every memo step was selected."
+    return text
 
 
 def add_attempt(cfg: Config, req: AttemptRequest) -> AttemptResult:
@@ -106,7 +117,11 @@ def run_passed_with_artifacts(cfg: Config, run_id: str) -> tuple[bool, str, dict
     """(ok, reason, run) — ok only for a pass verdict whose recorded artifacts all exist."""
     run = load_run(find_run(cfg.root, cfg.paths.reports, run_id))
     if run.get("verdict") != "pass":
-        return False, f"run {run_id} verdict is {run.get('verdict')!r}, not 'pass'", run
+        why = "; ".join(partial_reasons(run)) if run.get("verdict") == "partial" else ""
+        return False, (f"run {run_id} verdict is {run.get('verdict')!r}, not 'pass'"
+                       + (f" ({why})" if why else "")), run
+    if run.get("skipped_steps") or (run.get("selection") or {}).get("subset"):
+        return False, f"run {run_id} is partial evidence: {'; '.join(partial_reasons(run))}", run
     missing = [a["path"] for a in run.get("artifacts", []) if not (cfg.root / a["path"]).exists()]
     if missing or not run.get("artifacts"):
         return False, f"run {run_id} artifacts missing: {missing[:5] or 'none recorded'}", run

@@ -56,11 +56,13 @@ How-To Map:
 def test_env_profile_and_do_now_only(repo: Path, lk: Invoke) -> None:
     (repo / "m.md").write_text(MEMO)
     result = lk("run", "m.md", "--do-now-only", "--env-profile", "parity")
-    assert result.exit_code == 0, result.output
+    # the How-To step was left out, so the run is a subset: partial evidence (exit 3)
+    assert result.exit_code == 3, result.output
     run_dir = repo / "reports/2025-10-loopkit/phase_p/20251006T172653Z"
     assert (run_dir / "steps/00.out").read_text() == "profile=1\n"
     run = json.loads((run_dir / "run.json").read_text())
     assert run["env"]["NB_RUN_PARALLEL"] == "1"
+    assert run["selection"]["subset"] is True and run["verdict"] == "partial"
     assert "export NB_RUN_PARALLEL=1" in (run_dir / "commands.txt").read_text()
     assert lk("run", "m.md", "--env-profile", "nope").exit_code == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,7 +58,7 @@ def test_steps_share_one_shell_and_pass(repo: Path, lk: Invoke) -> None:
     assert (run_dir / "greeting.txt").read_text() == "hello world\n"
     assert (run_dir / "steps/02.err").read_text() == "to-err\n"
     assert (run_dir / "steps/02.out").read_text() == ""
-    assert run["counts"] == {"pass": 6, "fail": 0, "unchecked": 0}
+    assert run["counts"] == {"pass": 6, "fail": 0, "unchecked": 0, "skipped-by-environment": 0}
     assert run["git"]["branch"] == "feature/spec-based-2"
     assert run["focus"]["item_id"] == "CLI-FLAGS-003"
 
@@ -169,9 +170,12 @@ def test_interrupt_records_aborted_run(repo: Path) -> None:
     write_memo(repo, memo)
     git(repo, "add", "memo.md")
     env = dict(os.environ)
+    # a background job of a non-interactive shell starts with SIGINT ignored, and Python keeps
+    # it ignored; restore the default so the Ctrl-C below reaches loopkit wherever pytest runs
     proc = subprocess.Popen([sys.executable, "-m", "loopkit", "--root", str(repo), "run",
                              "memo.md"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     root = repo / "reports/2025-10-loopkit/phase_t"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
