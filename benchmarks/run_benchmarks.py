@@ -71,9 +71,11 @@ def scratch_dir() -> Path:
     return d
 
 
-def whole_process(args: list[str], dtype: str, threads: int) -> dict:
+def whole_process(args: list[str], dtype: str, threads: int, chunk: int | None = None) -> dict:
     d = scratch_dir()
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NB_PYTORCH_DTYPE": dtype}
+    if chunk is not None:
+        env["NB_CHUNK_ELEMENTS"] = str(chunk)
     try:
         wall, rss = run_process([sys.executable, "-m", "nanobragg", *args, "-noprogress"], d, env)
     finally:
@@ -121,23 +123,49 @@ def c_side(args: list[str], threads: int, repeats: int) -> dict | None:
     return {"wall_s": round(wall, 3), "peak_rss_mb": round(max(r[1] for r in runs), 1)}
 
 
-def bench(name: str, threads: int, repeats: int, dtypes: list[str]) -> dict:
+def bench_processes(name: str, threads: int, repeats: int, dtypes: list[str]) -> dict:
+    """Whole-process runs. They are forked before this script imports torch: a child's peak
+    RSS includes the parent's pages until exec, so the parent must still be small."""
     args, terms = case_args(name)
     result: dict = {"case": name, "terms": terms, "threads": threads, "args": args}
     result["c"] = c_side(args, threads, repeats)
     for dtype in dtypes:
-        print(f"[{name}] {dtype} ...", file=sys.stderr, flush=True)
-        proc = min((whole_process(args, dtype, threads) for _ in range(repeats)),
-                   key=lambda r: r["wall_s"])
-        warm_s = warm(args, dtype, threads, repeats)
-        entry = {**proc, "warm_s": round(warm_s, 3),
-                 "warm_terms_per_s": round(terms / warm_s)}
+        print(f"[{name}] {dtype} whole process ...", file=sys.stderr, flush=True)
+        result[dtype] = min((whole_process(args, dtype, threads) for _ in range(repeats)),
+                            key=lambda r: r["wall_s"])
+    return result
+
+
+MEMORY_DETECTOR = ["-detpixels", "1024", "-nonoise", "-nopgm"]
+
+
+def memory_sweep(threads: int) -> list[dict]:
+    """Peak RSS against chunk size and against the number of terms (float32, 1024²)."""
+    heavy, _ = case_args("heavy")
+    light = (f"{COMMON} -oversample 1 -seed 1").split()
+    runs = [("heavy", heavy, 1024 * 1024 * 200, chunk) for chunk in (1 << 18, 1 << 20, 1 << 22)]
+    runs.append(("1 term/pixel", light, 1024 * 1024, 1 << 20))
+    rows = []
+    for label, args, terms, chunk in runs:
+        print(f"[memory] {label} chunk={chunk} ...", file=sys.stderr, flush=True)
+        args = [a for a in args if a not in ("-detpixels", "1024")] + MEMORY_DETECTOR
+        rows.append({"case": label, "terms": terms, "chunk_elements": chunk,
+                     **whole_process(args, "float32", threads, chunk)})
+    return rows
+
+
+def add_warm(result: dict, repeats: int, dtypes: list[str]) -> None:
+    """In-process (warm) timings and the ratios to C."""
+    for dtype in dtypes:
+        print(f"[{result['case']}] {dtype} warm ...", file=sys.stderr, flush=True)
+        warm_s = warm(result["args"], dtype, result["threads"], repeats)
+        entry = result[dtype]
+        entry["warm_s"] = round(warm_s, 3)
+        entry["warm_terms_per_s"] = round(result["terms"] / warm_s)
         if result["c"]:
             c_wall = result["c"]["wall_s"]
-            entry["whole_process_vs_c"] = round(proc["wall_s"] / c_wall, 3)
+            entry["whole_process_vs_c"] = round(entry["wall_s"] / c_wall, 3)
             entry["warm_throughput_vs_c"] = round(c_wall / warm_s, 2)
-        result[dtype] = entry
-    return result
 
 
 def cpu_name() -> str:
@@ -150,7 +178,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def markdown(results: list[dict], machine: dict) -> str:
+def markdown(results: list[dict], machine: dict, memory: list[dict]) -> str:
     lines = [
         "# Performance",
         "",
@@ -182,8 +210,18 @@ def markdown(results: list[dict], machine: dict) -> str:
         "",
         "`warm speed vs C` = C whole-process time / nanobragg warm time (how many times more",
         "terms per second); `whole process vs C` = nanobragg time / C time (below 1 is faster).",
+        "Peak RSS of a child includes the ~15 MB of the Python process that starts it.",
         "",
+        "## Memory follows the chunk size, not the number of terms",
+        "",
+        "1024² detector, float32, whole process (`NB_CHUNK_ELEMENTS` sets the chunk):",
+        "",
+        "| case | terms | chunk elements | wall (s) | peak RSS (MB) |",
+        "|---|---|---|---|---|",
     ]
+    lines += [f"| {m['case']} | {m['terms']:.3g} | {m['chunk_elements']} | {m['wall_s']}"
+              f" | {m['peak_rss_mb']} |" for m in memory]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -197,6 +235,11 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "performance.md")
     opts = parser.parse_args()
+    results = [bench_processes(name, opts.threads, opts.repeats, opts.dtypes)
+               for name in opts.cases]
+    memory = memory_sweep(opts.threads)
+    for result in results:
+        add_warm(result, opts.repeats, opts.dtypes)
     import torch
 
     machine = {
@@ -207,9 +250,9 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "c_binary": bool(os.environ.get("NB_C_BIN")),
     }
-    results = [bench(name, opts.threads, opts.repeats, opts.dtypes) for name in opts.cases]
-    opts.json.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")
-    opts.markdown.write_text(markdown(results, machine))
+    opts.json.write_text(json.dumps({"machine": machine, "results": results, "memory": memory},
+                                    indent=2) + "\n")
+    opts.markdown.write_text(markdown(results, machine, memory))
     print(opts.markdown.read_text())
     return 0
 

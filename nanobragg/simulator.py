@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,18 @@ from nanobragg.trace import trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 
 #: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
+#: (override with the environment variable NB_CHUNK_ELEMENTS)
 DEFAULT_CHUNK_ELEMENTS = 1 << 20
+
+
+def default_chunk_elements() -> int:
+    raw = os.environ.get("NB_CHUNK_ELEMENTS", "").strip()
+    if not raw:
+        return DEFAULT_CHUNK_ELEMENTS
+    try:
+        return max(1, int(float(raw)))
+    except ValueError:
+        raise ConfigError(f"NB_CHUNK_ELEMENTS: not a number: {raw!r}") from None
 #: refuse an automatic oversampling above this (C would try to render it)
 MAX_AUTO_OVERSAMPLE = 1000
 WATER_F = 2.57
@@ -103,13 +115,13 @@ class Simulator:
         config: SimulationConfig,
         cwd: Path | None = None,
         log: Callable[[str], None] | None = None,
-        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        chunk_elements: int | None = None,
     ) -> None:
         config.validate()
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.log = log or (lambda line: None)
-        self.chunk_elements = chunk_elements
+        self.chunk_elements = chunk_elements or default_chunk_elements()
         self.device = torch.device(config.device)
         #: messages produced while resolving, printed in C's order by setup_lines
         self.notes: dict[str, list[str]] = {}
