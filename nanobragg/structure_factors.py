@@ -1,7 +1,7 @@
 # ruff: noqa: E741  (h, k, l are the Miller indices, as in C)
 """Structure factors F(hkl): loading (HKL text, Fdump cache, MTZ) and lookup at fractional hkl.
 
-Source selection follows nanoBragg (see ``/work/shared/reference/c-nanobragg.md`` §3.2):
+Source selection follows nanoBragg (see ``../shared/reference/c-nanobragg.md`` §3.2):
 
 * with an HKL file, the file is read, a dense grid over [min, max] of each index is built and
   the ``Fdump.bin`` cache (or the ``-dump`` name) is (re)written in C's byte layout;

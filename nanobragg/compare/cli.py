@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     out.add_argument("--timeout", type=float, default=None, help="seconds per side")
     out.add_argument(
-        "--keep-scratch", action="store_true", help="keep the run directories as OUTDIR/work/{c,py}"
+        "--keep-scratch", action="store_true",
+        help="keep the run directories as OUTDIR/scratch/{c,py}",
     )
     out.add_argument(
         "--save-images",
@@ -202,7 +203,7 @@ class Session:
 
     def scratch(self, name: str) -> Path:
         if self.opts.keep_scratch:
-            path = self.outdir / "work" / name
+            path = self.outdir / "scratch" / name
             if path.exists():
                 shutil.rmtree(path)
             return path

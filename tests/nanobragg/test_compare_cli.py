@@ -6,7 +6,6 @@ nanobragg`` and are skipped with a reason otherwise.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shlex
@@ -382,8 +381,6 @@ def test_golden_mode_with_stand_in_python_side(tmp_path, capsys):
 
 C_BIN = os.environ.get("NB_C_BIN")
 needs_c = pytest.mark.skipif(not C_BIN, reason="NB_C_BIN not set: no C reference binary")
-PY_CLI = importlib.util.find_spec("nanobragg.__main__") is not None
-needs_py = pytest.mark.skipif(not PY_CLI, reason="python -m nanobragg is not available yet")
 MEMO = (
     "-cell 100 100 100 90 90 90 -default_F 300 -N 10 -lambda 1.0 -distance 100 "
     "-detpixels 512 -pixel 0.1 -oversample 1 -phisteps 1 -mosaic_dom 1"
@@ -440,7 +437,6 @@ def test_memo_command_c_against_c(tmp_path, capsys):
 
 @pytest.mark.live_c
 @needs_c
-@needs_py
 def test_memo_command_verbatim(tmp_path, capsys, monkeypatch):
     """The memo's acceptance command: C binary vs nanobragg."""
     monkeypatch.chdir(tmp_path)
@@ -453,7 +449,6 @@ def test_memo_command_verbatim(tmp_path, capsys, monkeypatch):
     assert m["peaks"]["max_distance_px"] <= 1.0
 
 
-@needs_py
 def test_golden_mode_nanobragg_one_case(tmp_path, capsys):
     """nanobragg itself in golden mode, on one small case (all cases: the heavy test below)."""
     code, _, err = run(
@@ -465,7 +460,6 @@ def test_golden_mode_nanobragg_one_case(tmp_path, capsys):
 
 
 @pytest.mark.heavy
-@needs_py
 @pytest.mark.parametrize("gc", all_cases(), ids=lambda c: c.id)
 def test_golden_mode_nanobragg_every_case(tmp_path, capsys, gc):
     code, _, err = run(["--golden", gc.path, "--no-plots", "--outdir", tmp_path / "o"], capsys)

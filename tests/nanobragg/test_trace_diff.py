@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
@@ -213,8 +212,6 @@ def test_scaling_chain_names_a_wrong_factor(tmp_path, capsys):
     assert (out / "trace_diff.md").is_file()
 
 
-PY_CLI = importlib.util.find_spec("nanobragg.__main__") is not None
-needs_py = pytest.mark.skipif(not PY_CLI, reason="python -m nanobragg is not available yet")
 
 
 def nanobragg_trace(tmp_path, gc) -> str:
@@ -235,7 +232,6 @@ def nanobragg_trace(tmp_path, gc) -> str:
     return proc.stdout
 
 
-@needs_py
 def test_nanobragg_trace_against_golden_one_case(tmp_path, capsys):
     gc = case("mosflm_default")
     (tmp_path / "py.log").write_text(nanobragg_trace(tmp_path, gc))
@@ -244,7 +240,6 @@ def test_nanobragg_trace_against_golden_one_case(tmp_path, capsys):
 
 
 @pytest.mark.heavy
-@needs_py
 @pytest.mark.parametrize("gc", TRACED, ids=lambda c: c.id)
 def test_nanobragg_trace_against_every_golden_trace(tmp_path, capsys, gc):
     (tmp_path / "py.log").write_text(nanobragg_trace(tmp_path, gc))
