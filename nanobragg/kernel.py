@@ -34,8 +34,8 @@ class KernelInputs:
     #: incident unit vectors [Src, 3] and wavelengths [Src] (m)
     incident: torch.Tensor
     wavelengths: torch.Tensor
-    #: real-space (a, b, c) per phi step and domain [Phi, Mos, 3, 3] (m); ``first`` is the table
-    #: for the very first evaluated sweep (differs only with the phi carry-over quirk)
+    #: real-space (a, b, c) per phi step and domain [Phi, Mos, 3, 3] (m, float64); ``first`` is
+    #: the table for the very first evaluated sweep (differs only with the phi carry-over quirk)
     orientations: torch.Tensor
     orientations_first: torch.Tensor
     n_cells: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
@@ -82,8 +82,11 @@ def render_chunk(
     ``record`` (a dict) receives the intermediate tensors, for traces.
     """
     geom, os_ = inp.geometry, inp.oversample
+    # The per-pixel stage ([P, T, Sub, Src], K times smaller than the term stage) always runs
+    # in float64: a float32 scattering vector alone would put ~1e-7·|h| into every index.
+    fine = torch.float64
     layers = [
-        subpixel_positions(geom, slow, fast, os_, t, inp.dtype).reshape(len(slow), os_ * os_, 3)
+        subpixel_positions(geom, slow, fast, os_, t, fine).reshape(len(slow), os_ * os_, 3)
         for t in range(geom.thicksteps)
     ]
     pos = torch.stack(layers, dim=1)  # [P, T, Sub, 3]
@@ -91,8 +94,8 @@ def render_chunk(
     diffracted = pos / airpath[..., None]
     omega = _solid_angle(inp, airpath)  # [P, T, Sub]
     capture_fraction = _capture_fraction(inp, diffracted)  # [P, T, Sub]
-    incident = inp.incident[None, None, None]  # [1, 1, 1, Src, 3]
-    scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths[:, None]
+    incident = inp.incident.to(fine)[None, None, None]  # [1, 1, 1, Src, 3]
+    scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths.to(fine)[:, None]
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
     general = record is not None or inp.term_function is None
     polar = _polarization(inp, incident, diffracted, full=general or inp.dmin > 0)
@@ -104,7 +107,7 @@ def render_chunk(
     else:
         total = _layer_total(inp, _fast_layer_sums(inp, scattering, evaluated, state),
                              capture_fraction)
-    pixels = _finish(inp, total, per_pixel)
+    pixels = _finish(inp, total, per_pixel).to(inp.dtype)
     if record is not None:
         record.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
                       capture_fraction=capture_fraction, scattering=scattering, polar=polar,
@@ -120,14 +123,24 @@ def _fast_layer_sums(inp: KernelInputs, scattering, evaluated, state: KernelStat
     """
     lead = scattering.shape[:-1]
     s = scattering.reshape(-1, 3)
-    table = inp.orientations.permute(2, 0, 1, 3).reshape(-1, 3)  # [3K, 3]: a..., b..., c...
+    table = inp.orientations.permute(2, 0, 1, 3).reshape(-1, 3).to(s.dtype)  # [3K, 3]
     n_orient = table.shape[0] // 3
-    hkl = table @ s.T  # [3K, N]
+    hkl = table @ s.T  # [3K, N]: rows a..., b..., c...
     first = _first_sweep(evaluated, state)
     if first is not None:
-        first_table = inp.orientations_first.permute(2, 0, 1, 3).reshape(-1, 3)
+        first_table = inp.orientations_first.permute(2, 0, 1, 3).reshape(-1, 3).to(s.dtype)
         hkl[:, first] = first_table @ s[first]
-    terms = inp.term_function(hkl[:n_orient], hkl[n_orient:2 * n_orient], hkl[2 * n_orient:])
+    if inp.dtype == hkl.dtype:
+        whole = frac = hkl
+    else:
+        # Nearest integers and fractional parts in float64, then the low-precision terms: the
+        # lattice factor only needs the fractional part (periodic in h for whole N), F_cell
+        # only the integer part, so float32 loses no accuracy near the Bragg peaks.
+        whole = torch.ceil(hkl - 0.5)
+        frac = (hkl - whole).to(inp.dtype)
+        whole = whole.to(inp.dtype)
+    rows = [slice(i * n_orient, (i + 1) * n_orient) for i in range(3)]
+    terms = inp.term_function(*(frac[r] for r in rows), *(whole[r] for r in rows))
     if inp.dmin > 0:
         terms = terms * evaluated.reshape(1, -1)
     return terms.sum(dim=0).reshape(lead).sum(dim=(2, 3))
@@ -171,19 +184,24 @@ def bragg_terms(inp: KernelInputs):
     sf, default_F = inp.structure_factors, inp.default_F
     active = tuple(float(n.detach()) > 1.0 for n in n_cells)
 
-    def terms(h: torch.Tensor, k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
+    def terms(h, k, l, h0, k0, l0) -> torch.Tensor:
+        """(h, k, l) for the lattice factor, (h0, k0, l0) for the F lookup: either the same
+        full indices, or fractional and integer parts (exact for whole N)."""
         f_latt = lattice_factor(h, k, l, n_cells, shape, fudge, rec, active)
         if sf is None:
             return default_F * default_F * f_latt * f_latt
-        f_cell = sf(h, k, l, None, None)
+        f_cell = sf(h0, k0, l0, None, None)
         return f_cell * f_cell * f_latt * f_latt
 
     return terms
 
 
 def fast_path_allowed(inp: KernelInputs) -> bool:
-    return not (inp.interpolate or inp.water_background or inp.oversample_thick
-                or inp.oversample_polar or inp.oversample_omega)
+    """No order-dependent quirk, no water, and whole numbers of cells (the fast path may
+    reduce h, k, l to their fractional parts, which needs an integer N)."""
+    whole_n = all(float(n.detach()).is_integer() for n in inp.n_cells)
+    return whole_n and not (inp.interpolate or inp.water_background or inp.oversample_thick
+                            or inp.oversample_polar or inp.oversample_omega)
 
 
 def _solid_angle(inp: KernelInputs, airpath: torch.Tensor) -> torch.Tensor:
@@ -245,15 +263,17 @@ def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState
     cell = inp.orientations  # [Phi, Mos, 3 (abc), 3 (xyz)]
     n_phi, n_mos = cell.shape[:2]
     lead = scattering.shape[:-1]
-    table = cell.permute(3, 2, 0, 1).reshape(3, 3 * n_phi * n_mos)
+    table = cell.permute(3, 2, 0, 1).reshape(3, 3 * n_phi * n_mos).to(scattering.dtype)
     hkl = (scattering.reshape(-1, 3) @ table).reshape(*lead, 3, n_phi, n_mos)
     first = _first_sweep(evaluated, state)
     if first is not None:
         idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), lead))
         first_table = inp.orientations_first.permute(3, 2, 0, 1).reshape(3, -1)
+        first_table = first_table.to(scattering.dtype)
         hkl[idx] = (scattering[idx][None, :] @ first_table).reshape(3, n_phi, n_mos)
         if record is not None:
             record["first_sweep"] = idx
+    hkl = hkl.to(inp.dtype)
     return hkl[..., 0, :, :], hkl[..., 1, :, :], hkl[..., 2, :, :]
 
 
