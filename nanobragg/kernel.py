@@ -123,24 +123,26 @@ def _fast_layer_sums(inp: KernelInputs, scattering, evaluated, state: KernelStat
     """
     lead = scattering.shape[:-1]
     s = scattering.reshape(-1, 3)
-    table = inp.orientations.permute(2, 0, 1, 3).reshape(-1, 3).to(s.dtype)  # [3K, 3]
-    n_orient = table.shape[0] // 3
-    hkl = table @ s.T  # [3K, N]: rows a..., b..., c...
+    table = inp.orientations.permute(2, 0, 1, 3).to(s.dtype)  # [3 (abc), Phi, Mos, 3]
     first = _first_sweep(evaluated, state)
-    if first is not None:
-        first_table = inp.orientations_first.permute(2, 0, 1, 3).reshape(-1, 3).to(s.dtype)
-        hkl[:, first] = first_table @ s[first]
-    if inp.dtype == hkl.dtype:
-        whole = frac = hkl
-    else:
-        # Nearest integers and fractional parts in float64, then the low-precision terms: the
-        # lattice factor only needs the fractional part (periodic in h for whole N), F_cell
-        # only the integer part, so float32 loses no accuracy near the Bragg peaks.
-        whole = torch.ceil(hkl - 0.5)
-        frac = (hkl - whole).to(inp.dtype)
-        whole = whole.to(inp.dtype)
-    rows = [slice(i * n_orient, (i + 1) * n_orient) for i in range(3)]
-    terms = inp.term_function(*(frac[r] for r in rows), *(whole[r] for r in rows))
+    first_table = inp.orientations_first.permute(2, 0, 1, 3).to(s.dtype)
+    fracs, wholes = [], []
+    for axis in range(3):  # one Miller index at a time keeps the float64 temporaries small
+        index = table[axis].reshape(-1, 3) @ s.T  # [K, N]
+        if first is not None:
+            index[:, first] = first_table[axis].reshape(-1, 3) @ s[first]
+        if inp.dtype == index.dtype:
+            fracs.append(index)
+            wholes.append(index)
+            continue
+        # Nearest integer and fractional part in float64, then the low-precision terms: the
+        # lattice factor needs only the fractional part (periodic in h for whole N), F_cell only
+        # the integer part, so float32 loses no accuracy near the Bragg peaks.
+        whole = torch.ceil(index - 0.5)
+        fracs.append(index.sub_(whole).to(inp.dtype))
+        wholes.append(whole.to(inp.dtype))
+        del index, whole
+    terms = inp.term_function(*fracs, *wholes)
     if inp.dmin > 0:
         terms = terms * evaluated.reshape(1, -1)
     return terms.sum(dim=0).reshape(lead).sum(dim=(2, 3))
