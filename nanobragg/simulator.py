@@ -41,7 +41,7 @@ from nanobragg.kernel import (
     render_chunk,
 )
 from nanobragg.setup_log import setup_lines
-from nanobragg.trace import trace_lines
+from nanobragg.trace import printout_lines, trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 
 #: elements of the [P, T, Sub, Src, Phi, Mos] tensors per chunk; bounds peak memory
@@ -370,10 +370,14 @@ class Simulator:
         self,
         progress: Callable[[int, int], None] | None = None,
         trace_pixel: tuple[int, int] | None = None,
+        printout: Callable[[str], None] | None = None,
+        printout_pixel: tuple[int, int] | None = None,
     ) -> torch.Tensor:
         """Render the float image [slow, fast] (config dtype) in photons per pixel.
 
         With ``trace_pixel`` (slow, fast), ``self.trace`` holds that pixel's TRACE_PY lines.
+        With ``printout``, C's ``-printout`` block of every pixel (or only ``printout_pixel``,
+        given as (slow, fast)) is passed to it line by line while rendering.
         """
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
@@ -389,11 +393,15 @@ class Simulator:
         for start in range(0, total, chunk):
             s = slow[start:start + chunk].to(self.device)
             f = fast[start:start + chunk].to(self.device)
-            record = {"inputs": inp} if trace_at is not None and start <= trace_at < start + chunk \
-                else None
+            rows = self._printout_rows(s, f, printout, printout_pixel)
+            traced = trace_at is not None and start <= trace_at < start + chunk
+            record = {"inputs": inp} if traced or rows else None
             values.append(render_chunk(inp, s, f, state, record))
-            if record is not None:
+            if traced:
                 self.trace = trace_lines(self, record, trace_at - start)
+            for row in rows:
+                for line in printout_lines(self, record, row, int(s[row]), int(f[row])):
+                    printout(line)
             if progress is not None:
                 progress(min(start + chunk, total), total)
         g = self.geometry
@@ -409,6 +417,14 @@ class Simulator:
         self.state = state
         return image.reshape(g.spixels, g.fpixels)
 
+
+    @staticmethod
+    def _printout_rows(slow, fast, printout, pixel) -> list[int]:
+        if printout is None:
+            return []
+        if pixel is None:
+            return list(range(len(slow)))
+        return torch.nonzero((slow == pixel[0]) & (fast == pixel[1])).flatten().tolist()
 
     def _trace_index(self, slow, fast, pixel) -> int | None:
         if pixel is None:

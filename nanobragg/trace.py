@@ -124,3 +124,44 @@ def _block(sim, record, row, t, sub, phi, put, out, prefix) -> None:
     if float(f_latt[0, 0]) != 0.0 or inp.water_background != 0.0:
         put("F_cell", _fmt(record["f_cell"][row, t, sub, 0, 0, 0]))
     out.extend(phi_lines[1:] if square else [])
+
+
+def printout_lines(sim, record: dict, row: int, slow: int, fast: int) -> list[str]:
+    """C's ``-printout`` block for one pixel: values of the last term C evaluated for it.
+
+    C prints its loop variables as they stand after the pixel's loops: the last layer, sub-pixel,
+    source, phi step and mosaic domain (F_cell of the last term that was not skipped).
+    """
+    inp = record["inputs"]
+    pos = record["pos"][row, -1, -1]
+    x, y, z = (float(c) for c in pos)
+    scattering = record["scattering"][row, -1, -1, -1]
+    stol = 0.5 * float(torch.linalg.vector_norm(scattering))
+    twotheta = math.atan2(math.sqrt(y * y + z * z), x)
+    stol_geom = math.sin(twotheta / 2.0) / (float(sim.wavelength) * 1e10)
+    hkl = record["hkl"][row, -1, -1, -1, -1, -1]
+    h0 = torch.ceil(hkl - 0.5)
+    f_latt = float(record["f_latt"][row, -1, -1, -1, -1, -1])
+    f_cells = record["f_cell"][row].reshape(-1)
+    live = (record["f_latt"][row].reshape(-1) != 0).nonzero()
+    f_cell = float(f_cells[int(live[-1])] if len(live) else f_cells[-1])
+    total = float(record["total"][row]) + inp.water_background
+    omega, capture, polar = (float(f[row]) for f in record["pixel_factors"])
+    cell = inp.orientations[-1, -1] * 1e10  # last phi step, last domain (rows a, b, c)
+    lines = [
+        f"{fast:4d} {slow:4d} : stol = {stol:g} or {stol_geom:g}",
+        f"at {x:g} {y:g} {z:g}",
+        "hkl= {:f} {:f} {:f}  hkl0= {:d} {:d} {:d}".format(*(float(v) for v in hkl),
+                                                         *(int(v) for v in h0)),
+        f" F_cell={f_cell:g}  F_latt={f_latt:g}   I = {total:g}",
+        f"I/steps {total / inp.steps:15.10g}",
+        f"polar   {polar:15.10g}",
+        f"omega   {omega:15.10g}",
+        f"capfrac {capture:15.10g}",
+        f"pixel   {float(record['pixels'][row].to(torch.float32)):15.10g}",
+        "real-space cell vectors (Angstrom):",
+        f"     {'a':<10s}  {'b':<10s}  {'c':<10s}",
+    ]
+    lines += [f"{axis}: " + " ".join(f"{float(v[i]):11.8f}" for v in cell)
+              for i, axis in enumerate("XYZ")]
+    return lines

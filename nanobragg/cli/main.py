@@ -298,13 +298,18 @@ def print_trace(sim, pixel: tuple[int, int], log: Callable[[str], None]) -> None
 
 
 def render(sim, out: OutputOptions, log: Callable[[str], None]) -> np.ndarray:
-    """Run the simulation (with progress bar and trace) and return the float32 image."""
-    bar = ProgressBar(sys.stderr) if out.progress else None
+    """Run the simulation (with progress bar, trace and printout) and return the float32 image.
+
+    As in C, ``-printout`` switches the progress meter off.
+    """
+    bar = ProgressBar(sys.stderr) if out.progress and not out.printout else None
+    printout_pixel = None
+    if out.printout_pixel is not None:
+        fast, slow = out.printout_pixel  # C's -printout_pixel takes fast, then slow
+        printout_pixel = (slow, fast)
     try:
-        if out.trace_pixel is None:
-            tensor = sim.run(bar)
-        else:
-            tensor = sim.run(bar, trace_pixel=out.trace_pixel)
+        tensor = sim.run(bar, trace_pixel=out.trace_pixel,
+                         printout=log if out.printout else None, printout_pixel=printout_pixel)
     finally:
         if bar is not None:
             bar.close()
