@@ -557,7 +557,7 @@ def test_failed_write_leaves_no_output(tmp_path, monkeypatch, capsys):
 def test_ctrl_c_exits_130_without_outputs(tmp_path, monkeypatch, capsys):
     from nanobragg.simulator import Simulator
 
-    def interrupted(self, progress=None):
+    def interrupted(self, progress=None, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Simulator, "run", interrupted)

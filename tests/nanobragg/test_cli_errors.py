@@ -224,7 +224,7 @@ def test_real_process_exit_code_and_no_traceback(args, tmp_path):
 def test_out_of_memory_is_one_line(tmp_path, monkeypatch, capsys):
     from nanobragg.simulator import Simulator
 
-    def no_memory(self, progress=None):
+    def no_memory(self, progress=None, **options):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1e12")
 
     monkeypatch.setattr(Simulator, "run", no_memory)
@@ -238,7 +238,7 @@ def test_out_of_memory_is_one_line(tmp_path, monkeypatch, capsys):
 def test_internal_errors_are_not_disguised(tmp_path, monkeypatch):
     from nanobragg.simulator import Simulator
 
-    def bug(self, progress=None):
+    def bug(self, progress=None, **options):
         raise RuntimeError("shape mismatch")
 
     monkeypatch.setattr(Simulator, "run", bug)
