@@ -130,6 +130,12 @@ def build_crystal(cfg: CrystalConfig, wavelength, misset: tuple | None) -> Cryst
     )
 
 
+def crystal_size(crystal: Crystal) -> tuple[float, float, float]:
+    """Crystal extent along a, b and c: N_i·|a_i| (m)."""
+    return tuple(value(norm(v)) * value(n) for v, n in (
+        (crystal.a0, crystal.Na), (crystal.b0, crystal.Nb), (crystal.c0, crystal.Nc)))
+
+
 def _cell_parameters(vectors, duals, dual_volume) -> tuple[float, ...]:
     """Lengths and angles as C prints them: sin from the dual vectors and the volume,
     cos from dot products, angle = atan2(sin, cos) (so a slightly inconsistent cell prints

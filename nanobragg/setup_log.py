@@ -8,6 +8,7 @@ Messages produced while resolving (warnings, structure-factor reading) arrive in
 from __future__ import annotations
 
 from nanobragg.config import CrystalShape, Pivot
+from nanobragg.crystal import crystal_size
 from nanobragg.geometry3d import cross, value
 from nanobragg.units import RTD
 
@@ -75,7 +76,7 @@ def _cell_lines(sim) -> list[str]:
     lines += ["reciprocal-space cell vectors (Angstrom^-1):",
               f"     {'a_star':<10s}  {'b_star':<10s}  {'c_star':<10s}"]
     lines += [_row(axis, recip, i) for i, axis in enumerate("XYZ")]
-    sizes = _crystal_size(sim)
+    sizes = crystal_size(sim.crystal)
     lines.append(f"crystal is {sizes[0] * 1e6:g} x {sizes[1] * 1e6:g} x {sizes[2] * 1e6:g} microns")
     return lines
 
@@ -84,14 +85,8 @@ def _row(axis: str, vectors, i: int) -> str:
     return f"{axis}: " + " ".join(f"{value(v[i]):11.8f}" for v in vectors)
 
 
-def _crystal_size(sim) -> tuple[float, float, float]:
-    x = sim.crystal
-    return tuple(value(v.norm()) * value(n)
-                 for v, n in ((x.a0, x.Na), (x.b0, x.Nb), (x.c0, x.Nc)))
-
-
 def _approximate_mw(sim) -> float:
-    sx, sy, sz = _crystal_size(sim)
+    sx, sy, sz = crystal_size(sim.crystal)
     x = sim.crystal
     molecules = value(x.Na) * value(x.Nb) * value(x.Nc)
     return sx * sy * sz * DENSITY * AVOGADRO / molecules

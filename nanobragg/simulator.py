@@ -26,6 +26,7 @@ from nanobragg.crystal import (
     Crystal,
     PhiSweep,
     build_crystal,
+    crystal_size,
     orientations,
     resolve_mosaic,
     resolve_phi,
@@ -187,8 +188,7 @@ class Simulator:
 
     def _oversample(self) -> int:
         xtal, geom = self.crystal, self.geometry
-        sizes = [value(torch.linalg.vector_norm(v)) * value(n)
-                 for v, n in ((xtal.a0, xtal.Na), (xtal.b0, xtal.Nb), (xtal.c0, xtal.Nc))]
+        sizes = crystal_size(xtal)
         reciprocal_pixel = value(self.wavelength) * value(geom.distance) / geom.pixel_size
         ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
         chosen = self.config.sampling.oversample
