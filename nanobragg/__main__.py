@@ -1,8 +1,6 @@
 """``python -m nanobragg``: the nanoBragg-compatible command line."""
 
-import sys
-
-from nanobragg.cli.main import main
+from nanobragg.cli.launch import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,4 +1,7 @@
-"""Exceptions that carry a one-line, user-facing message."""
+"""Exceptions that carry a one-line, user-facing message, and the command's exit statuses."""
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
 
 
 class NanoBraggError(Exception):

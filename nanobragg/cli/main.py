@@ -23,7 +23,7 @@ import numpy as np
 from nanobragg.cli.args import OutputOptions, ParsedArgs, parse_args
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import SimulationConfig
-from nanobragg.errors import ConfigError, NanoBraggError
+from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, NanoBraggError
 from nanobragg.io.atomic import atomic_open
 from nanobragg.io.pgm import pgm_header_bytes
 from nanobragg.io.raw import float_image_bytes
@@ -32,8 +32,6 @@ from nanobragg.io.scaling import pgm_scale as auto_pgm_scale
 from nanobragg.io.smv import SMVHeaderValues, c_format_g, smv_bytes
 
 PROG = "nanobragg"
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
 #: runs shorter than this show no progress bar
 PROGRESS_DELAY_S = 2.0
 

@@ -1,0 +1,67 @@
+"""The console process entry (``nanobragg.cli.launch``): it ends the process with ``os._exit``
+right after the command returns, so nothing the command printed or wrote may be lost on the way."""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from golden_cases import DATA_DIR, GOLDEN_DIR, GoldenCase
+
+from nanobragg.cli import launch
+
+MEMO = GoldenCase(GOLDEN_DIR / "memo_512")
+
+
+def test_process_output_survives_the_fast_exit(tmp_path):
+    """A real ``python -m nanobragg`` with stdout on a block-buffered pipe: C's stdout and files."""
+    (tmp_path / "data").symlink_to(DATA_DIR, target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONUNBUFFERED", "NB_PYTORCH_DTYPE")}
+    result = subprocess.run([sys.executable, "-m", "nanobragg", *MEMO.args, "-dtype", "float64"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == MEMO.file("stdout").read_text().splitlines()
+    for kind in ("int", "noise", "pgm", "float"):
+        name = MEMO.meta["outputs"][kind]
+        assert (tmp_path / name).read_bytes() == MEMO.file(kind).read_bytes(), name
+
+
+class _Exited(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+def _run_launch(monkeypatch, command_status: int = 0) -> int:
+    def fake_exit(status: int) -> None:
+        raise _Exited(status)
+
+    monkeypatch.setattr("nanobragg.cli.main.main", lambda: command_status)
+    monkeypatch.setattr(launch.os, "_exit", fake_exit)
+    try:
+        with pytest.raises(_Exited) as exited:
+            launch.main()
+    finally:
+        gc.unfreeze()
+    return exited.value.status
+
+
+@pytest.mark.parametrize("status", [0, 2, 130])
+def test_exit_status_is_the_commands_and_gc_is_back_on(monkeypatch, status):
+    assert _run_launch(monkeypatch, status) == status
+    assert gc.isenabled()
+
+
+class _ClosedPipe(io.StringIO):
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_stdout_that_cannot_be_flushed_makes_a_success_fail(monkeypatch):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert _run_launch(monkeypatch, 0) == 2
+    assert _run_launch(monkeypatch, 130) == 130
