@@ -18,6 +18,7 @@ Pixels outside the ROI are 0 in both the int and the PGM images.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,11 +55,23 @@ def rendered_mask(
     return rendered
 
 
-def _sequential_sum(values: np.ndarray) -> float:
-    """Left-to-right double sum (C's loop order), 0.0 for no values."""
-    if values.size == 0:
-        return 0.0
-    return float(np.add.accumulate(values.astype(np.float64, copy=False))[-1])
+_SUM_BLOCK = 1 << 15
+
+
+def _sequential_sum(
+    values: np.ndarray, term: Callable[[np.ndarray], np.ndarray] = lambda block: block
+) -> float:
+    """Left-to-right double sum of ``term(values)`` (C's loop order), 0.0 for no values.
+
+    Block by block, each block's running sum starting from the previous total: the same
+    additions in the same order as one long accumulation, without its full-size temporaries.
+    """
+    total = 0.0
+    for start in range(0, values.size, _SUM_BLOCK):
+        block = term(values[start : start + _SUM_BLOCK]).astype(np.float64)
+        block[0] += total
+        total = float(np.add.accumulate(block, out=block)[-1])
+    return total
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,7 @@ def image_stats(
     values = image[rendered]
     n = int(values.size)
     total = _sequential_sum(values)
-    sumsqr = _sequential_sum(values * values)  # float32 products, double accumulation
+    sumsqr = _sequential_sum(values, lambda v: v * v)  # float32 products, double accumulation
 
     max_i = 0.0
     max_index = None
@@ -127,10 +140,9 @@ def image_stats(
         n1 = 2
     rms = math.sqrt(sumsqr / (n1 - 1))
 
-    in_roi = image[roi_mask(image.shape, roi)].astype(np.float64)
+    in_roi = image[roi_mask(image.shape, roi)]
     m = int(in_roi.size)
-    deviations = in_roi - avg
-    sumsqr2 = _sequential_sum(deviations * deviations)
+    sumsqr2 = _sequential_sum(in_roi, lambda v: np.square(v.astype(np.float64) - avg))
     m1 = m if m > 1 else 2
     rmsd = math.sqrt(sumsqr2 / (m1 - 1))
     return ImageStats(max_i, max_index, avg, rms, rmsd, n, m)

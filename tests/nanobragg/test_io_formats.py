@@ -126,6 +126,19 @@ def test_stats_of_empty_and_zero_images() -> None:
     assert (single.mean, single.rms, single.rmsd) == (4.0, 4.0, 0.0)
 
 
+
+def test_stats_sum_in_c_loop_order_across_blocks() -> None:
+    """C adds pixel after pixel in double; a pairwise sum rounds differently. One large value
+    followed by many small ones spans several of the summation blocks."""
+    values = np.full(3 * 2**15 + 7, 0.7, np.float32)
+    values[0] = 3e16
+    expected = 0.0
+    for v in values.tolist():
+        expected += v
+    assert expected != float(np.sum(values.astype(np.float64)))  # the order is visible here
+    stats = scaling.image_stats(values.reshape(1, -1))
+    assert stats.mean == expected / values.size
+
 # ----------------------------------------------------------------------------------------------
 # int.img / noise.img (SMV)
 # ----------------------------------------------------------------------------------------------
