@@ -452,19 +452,23 @@ class StructureFactorTable:
         h, k, l = torch.broadcast_tensors(h, k, l)
         if not self.has_data:
             return torch.full_like(h, self.default_F)
-        h_min, h_max, k_min, k_max, l_min, l_max = self.bounds
-        shape = self.grid.shape
-        flat = torch.zeros(h.shape, dtype=torch.int64, device=h.device)
-        inside = torch.ones(h.shape, dtype=torch.bool, device=h.device)
-        for x, lo, hi, n in zip(
-            (h, k, l), (h_min, k_min, l_min), (h_max, k_max, l_max), shape, strict=True
-        ):
-            x0 = torch.ceil(x.detach() - 0.5)
-            inside = inside & (x0 >= lo) & (x0 <= hi)
-            rel = torch.nan_to_num(x0 - lo, nan=0.0).clamp(0, hi - lo).to(torch.int64)
-            flat = flat * n + rel
-        values = torch.take(self._grid_on(h), flat)
-        return torch.where(inside, values, torch.full_like(values, self.default_F))
+        # On a grid bordered by default_F, clamping an index onto the border is the range test.
+        flat = None
+        for x, lo, size in zip((h, k, l), self.bounds[::2], self.ranges, strict=True):
+            index = (x.detach() - 0.5).ceil_().sub_(lo - 1).nan_to_num_(nan=0.0).clamp_(0, size + 1)
+            index = index.to(torch.int64)
+            flat = index if flat is None else flat.mul_(size + 2).add_(index)
+        return torch.take(self._bordered_grid_on(h), flat)
+
+    def _bordered_grid_on(self, like: torch.Tensor) -> torch.Tensor:
+        """Flat grid of the listed range inside a one-cell border of ``default_F`` (cached)."""
+        key = ("bordered", like.dtype, like.device)
+        if key not in self._cache:
+            h_range, k_range, l_range = self.ranges
+            bordered = np.full((h_range + 2, k_range + 2, l_range + 2), self.default_F)
+            bordered[1:-1, 1:-1, 1:-1] = self.grid[:h_range, :k_range, :l_range]
+            self._cache[key] = torch.as_tensor(bordered.reshape(-1)).to(like.device, like.dtype)
+        return self._cache[key]
 
     def tricubic(self, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor) -> torch.Tensor:
         """C's tricubic Lagrange interpolation (polin3 = polint over h of polin2 over k, l).

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -375,6 +376,30 @@ def test_nearest_rounding_is_ceil_x_minus_half(small: StructureFactorTable) -> N
     # out of range (l_max = 3, so 3.6 -> 4) and NaN give default_F
     assert small.nearest(_t(0.0), _t(0.0), _t(3.6)).item() == 0.0
     assert small.nearest(_t(float("nan")), _t(0.0), _t(0.0)).item() == 0.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_nearest_matches_c_rule_at_the_edges(dtype: torch.dtype) -> None:
+    """Every index from far below to far above the listed range, with NaN and infinities, on a
+    table with a nonzero default_F: C's rule point by point (listed value inside, else default)."""
+    default_F = 7.5
+    table = StructureFactorTable.from_hkl(read_hkl(SMALL), default_F=default_F)
+    listed = {tuple(int(i) for i in row[:3]): row[3] for row in _file_rows(SMALL)}
+    axis = [-1e30, float("-inf"), float("nan"), float("inf"), 1e30,
+            *np.arange(-5.5, 5.51, 0.5).tolist()]
+    h, k, l = (g.reshape(-1) for g in torch.meshgrid(*[_t(*axis, dtype=dtype)] * 3,
+                                                      indexing="ij"))
+    got = table.nearest(h, k, l).tolist()
+
+    def c_rule(x: float) -> float | None:
+        return math.ceil(x - 0.5) if math.isfinite(x) else None
+
+    lo, hi = table.bounds[::2], table.bounds[1::2]
+    for i, point in enumerate(zip(h.tolist(), k.tolist(), l.tolist(), strict=True)):
+        index = tuple(c_rule(x) for x in point)
+        inside = all(j is not None and a <= j <= b for j, a, b in zip(index, lo, hi, strict=True))
+        expected = listed.get(index, default_F) if inside else default_F
+        assert got[i] == pytest.approx(expected, rel=1e-7), (point, index)
 
 
 def test_range_test_matches_c_expression(medium: StructureFactorTable) -> None:
