@@ -138,9 +138,9 @@ def _fast_layer_sums(inp: KernelInputs, scattering, evaluated, state: KernelStat
         # Nearest integer and fractional part in float64, then the low-precision terms: the
         # lattice factor needs only the fractional part (periodic in h for whole N), F_cell only
         # the integer part, so float32 loses no accuracy near the Bragg peaks.
-        whole = torch.ceil(index - 0.5)
+        whole = (index - 0.5).ceil_()
         fracs.append(index.sub_(whole).to(inp.dtype))
-        wholes.append(whole.to(inp.dtype))
+        wholes.append(whole.to(inp.dtype) if inp.structure_factors is not None else None)
         del index, whole
     terms = inp.term_function(*fracs, *wholes)
     if inp.dmin > 0:

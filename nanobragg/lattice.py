@@ -17,16 +17,16 @@ TOPHAT_RADIUS_SQR = 0.3969
 
 def sincg(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     """sin(N x)/sin(x), the grating function; N at x = 0 (C's ``sincg``)."""
-    safe = torch.where(x == 0, torch.ones_like(x), x)
-    return torch.where(x == 0, n.expand_as(x).to(x.dtype), torch.sin(safe * n) / torch.sin(safe))
+    zero = x == 0
+    safe = x + zero  # 1 where x = 0 keeps 0/0 (and its NaN gradient) out of the unused branch
+    return torch.where(zero, n.to(x.dtype), torch.sin(safe * n) / torch.sin(safe))
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:
     """3 (sin x / x - cos x) / x², the sphere transform; 1 at x = 0."""
-    safe = torch.where(x == 0, torch.ones_like(x), x)
-    return torch.where(
-        x == 0, torch.ones_like(x), 3.0 * (torch.sin(safe) / safe - torch.cos(safe)) / (safe * safe)
-    )
+    zero = x == 0
+    safe = x + zero
+    return torch.where(zero, 1.0, 3.0 * (torch.sin(safe) / safe - torch.cos(safe)) / (safe * safe))
 
 
 def lattice_factor(
