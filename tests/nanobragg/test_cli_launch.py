@@ -65,3 +65,39 @@ def test_stdout_that_cannot_be_flushed_makes_a_success_fail(monkeypatch):
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert _run_launch(monkeypatch, 0) == 2
     assert _run_launch(monkeypatch, 130) == 130
+
+
+_CHUNK_LOOP = """
+import resource, numpy as np
+from nanobragg.cli.launch import _keep_freed_memory
+if TUNED:
+    _keep_freed_memory()
+
+def chunk():  # big temporaries of mixed sizes, allocated and freed as a kernel chunk does
+    a, b = np.ones(3 << 20), np.ones(2 << 20)
+    c = a[: 2 << 20] * b
+    del a, b
+    return float(c.sum() + np.ones(3 << 20).sum())
+
+chunk()
+start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):
+    chunk()
+pages = 20 * 10 * (1 << 20) * 8 / 4096
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / pages)
+"""
+
+
+def _faulted_fraction(tuned: bool) -> float:
+    code = f"TUNED = {tuned}\n{_CHUNK_LOOP}"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def test_freed_chunk_memory_is_reused_not_faulted_in_again():
+    try:
+        os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):
+        pytest.skip("malloc tuning applies to glibc only")
+    assert _faulted_fraction(tuned=True) < 0.01
+    assert _faulted_fraction(tuned=False) > 0.02  # the default gives pages back (the test bites)
