@@ -84,13 +84,16 @@ def whole_process(args: list[str], dtype: str, threads: int, chunk: int | None =
 
 
 def warm(args: list[str], dtype: str, threads: int, repeats: int) -> float:
-    """Best in-process time of Simulator.run after one warm-up run."""
+    """Best in-process time of Simulator.run after one warm-up run, with the allocator set up
+    as the ``nanobragg`` command sets it (nanobragg.allocator)."""
     import torch
 
+    from nanobragg.allocator import retain_freed_memory
     from nanobragg.cli.args import parse_args
     from nanobragg.simulator import Simulator
 
     torch.set_num_threads(threads)
+    retain_freed_memory()
     d = scratch_dir()
     try:
         config = parse_args(args, cwd=d).simulation

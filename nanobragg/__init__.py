@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "simulate": "nanobragg.simulator",
+    "retain_freed_memory": "nanobragg.allocator",
     "Simulator": "nanobragg.simulator",
     "SimulationReport": "nanobragg.simulator",
     "SimulationConfig": "nanobragg.config",

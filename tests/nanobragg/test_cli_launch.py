@@ -69,9 +69,9 @@ def test_stdout_that_cannot_be_flushed_makes_a_success_fail(monkeypatch):
 
 _CHUNK_LOOP = """
 import resource, numpy as np
-from nanobragg.cli.launch import _keep_freed_memory
+from nanobragg.allocator import retain_freed_memory
 if TUNED:
-    _keep_freed_memory()
+    assert retain_freed_memory()
 
 def chunk():  # big temporaries of mixed sizes, allocated and freed as a kernel chunk does
     a, b = np.ones(3 << 20), np.ones(2 << 20)
