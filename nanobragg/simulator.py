@@ -386,8 +386,8 @@ class Simulator:
                      * inp.orientations.shape[0] * inp.orientations.shape[1])
         chunk = max(1, self.chunk_elements // per_pixel)
         state = KernelState()
-        values = []
         total = len(slow)
+        values = torch.empty(total, dtype=inp.dtype, device=self.device)
         self.trace = []
         trace_at = self._trace_index(slow, fast, trace_pixel)
         for start in range(0, total, chunk):
@@ -396,7 +396,7 @@ class Simulator:
             rows = self._printout_rows(s, f, printout, printout_pixel)
             traced = trace_at is not None and start <= trace_at < start + chunk
             record = {"inputs": inp} if traced or rows else None
-            values.append(render_chunk(inp, s, f, state, record))
+            values[start:start + chunk] = render_chunk(inp, s, f, state, record)
             if traced:
                 self.trace = trace_lines(self, record, trace_at - start)
             for row in rows:
@@ -406,10 +406,9 @@ class Simulator:
                 progress(min(start + chunk, total), total)
         g = self.geometry
         image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
-        if values:
-            flat = torch.cat(values)
+        if total:
             image = image.index_put((slow.to(self.device) * g.fpixels + fast.to(self.device),),
-                                    flat)
+                                    values)
         self.report.solid_angle = state.omega_sum / self.steps
         fb = state.extra.get("fallback")
         if fb is not None and getattr(fb, "event", None) is not None:

@@ -1,0 +1,35 @@
+"""Memory follows the chunk size, not the number of terms: a render with 30x more mosaic
+domains (30x more chunks of the same size) peaks at the same resident memory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+_RENDER = """
+import os, resource, sys
+from nanobragg.cli.args import parse_args
+from nanobragg.simulator import Simulator
+
+args = ("-cell 100 100 100 90 90 90 -default_F 300 -N 10 -lambda 1.0 -distance 100 -pixel 0.1 "
+        "-detpixels 256 -oversample 1 -mosaic 0.5 -mosaic_dom {domains} -seed 1").split()
+Simulator(parse_args(args, cwd=os.getcwd()).simulation).run()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # kB on Linux
+"""
+
+
+def _peak_rss_mb(domains: int, tmp_path) -> float:
+    env = {**os.environ, "NB_CHUNK_ELEMENTS": "65536"}
+    out = subprocess.run([sys.executable, "-c", _RENDER.format(domains=domains)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, check=True, timeout=300)
+    return float(out.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss is in kB on Linux")
+def test_peak_memory_does_not_grow_with_the_number_of_chunks(tmp_path):
+    few, many = _peak_rss_mb(10, tmp_path), _peak_rss_mb(300, tmp_path)
+    # 20 vs 600 chunks of 64 Ki terms; keeping anything per chunk showed as +60 MB here
+    assert many - few < 15.0, (few, many)
