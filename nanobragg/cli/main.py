@@ -214,7 +214,8 @@ def plan_outputs(
         noise = noise_image(image, int(cfg.seed), out.adc, roi, rng=sim.shared_rng)
         say(noise.summary_line())
         say(f"writing {out.noisefile} as 2-byte integers")
-        files.append(("-noisefile", cwd / out.noisefile, smv_bytes(header, noise.image)))
+        files.append(("-noisefile", cwd / out.noisefile,
+                      smv_bytes(header.for_noise_image(), noise.image)))
     if out.cbf_file:
         files.append(("-cbf", cwd / out.cbf_file, _cbf_bytes(ints, report)))
     if out.h5_file:

@@ -20,7 +20,7 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -153,6 +153,13 @@ class SMVHeaderValues:
     twotheta_deg: float
     byte_order: str = NATIVE_BYTE_ORDER
 
+    def for_noise_image(self) -> SMVHeaderValues:
+        """The noise image's header: C writes its DENZO centre as ``(beam + 0.0*px)*1000``
+        where the int image has ``(beam - 0.0*px)*1000``; only a beam at -0.0 tells them
+        apart (``-0`` in the int image, ``0`` in the noise image)."""
+        return replace(self, denzo_x_beam=self.denzo_x_beam + 0.0,
+                       denzo_y_beam=self.denzo_y_beam + 0.0)
+
     @classmethod
     def from_geometry(
         cls,
@@ -178,8 +185,8 @@ class SMVHeaderValues:
         """Header values from the C program's internal geometry (SI units, radians).
 
         Evaluates exactly C's expressions (e.g. ``(Sbeam - 0.5*pixel_size)*1000``,
-        ``phi0*RTD``) in double, so the printed ``%g`` values match.  (C's noise-image header
-        writes DENZO as ``(Sbeam + 0.0*px)*1000``, which differs only for Sbeam = -0.0.)
+        ``phi0*RTD``) in double, so the printed ``%g`` values match. These are the int
+        image's values; :meth:`for_noise_image` gives the noise image's.
         """
         return cls(
             size1=int(fpixels),

@@ -31,6 +31,7 @@ from nanobragg.io.smv import (
     read_smv,
     smv_bytes,
     smv_header_bytes,
+    smv_header_text,
     write_smv,
 )
 
@@ -182,9 +183,9 @@ def test_pgm_image_edge_values() -> None:
     assert scaling.pgm_image(image, 1.0).tolist() == [[0, 2, 255, 0, 253, 0]]
 
 
-def _memo_geometry_values() -> SMVHeaderValues:
+def _memo_geometry_values(**overrides: float) -> SMVHeaderValues:
     pixel = 0.0001
-    return SMVHeaderValues.from_geometry(
+    geometry = dict(
         fpixels=512,
         spixels=512,
         pixel_size_m=pixel,
@@ -203,11 +204,25 @@ def _memo_geometry_values() -> SMVHeaderValues:
         osc_rad=1.0 / RTD,
         detector_twotheta_rad=0.0,
     )
+    return SMVHeaderValues.from_geometry(**{**geometry, **overrides})
 
 
 def test_header_from_geometry_matches_memo_512() -> None:
     golden = case("memo_512").file("int").read_bytes()[:SMV_HEADER_BYTES]
     assert smv_header_bytes(_memo_geometry_values()) == golden
+    noise = case("memo_512").file("noise").read_bytes()[:SMV_HEADER_BYTES]
+    assert smv_header_bytes(_memo_geometry_values().for_noise_image()) == noise
+
+
+def test_noise_header_writes_a_negative_zero_beam_as_zero() -> None:
+    """C: int image (Sbeam-0.0*px)*1000 prints -0, noise image (Sbeam+0.0*px)*1000 prints 0."""
+    values = _memo_geometry_values(sbeam_m=-0.0, fbeam_m=-0.0)
+    int_text, noise_text = (smv_header_text(v) for v in (values, values.for_noise_image()))
+    assert "DENZO_X_BEAM=-0;\nDENZO_Y_BEAM=-0;" in int_text
+    assert "DENZO_X_BEAM=0;\nDENZO_Y_BEAM=0;" in noise_text
+    changed = [a for a, b in zip(int_text.splitlines(), noise_text.splitlines(), strict=True)
+               if a != b]
+    assert changed == ["DENZO_X_BEAM=-0;", "DENZO_Y_BEAM=-0;"]
 
 
 # pilatus_roi: C's int.img is not vendored (12 MB) but its sha256 is.  Header values as the C
