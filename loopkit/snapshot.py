@@ -89,19 +89,26 @@ class Redactor:
             path.write_text(clean, encoding="utf-8", errors="surrogateescape")
 
 
+def _plain_setting(value: str) -> bool:
+    """A number or a boolean word: never a secret, whatever the variable is called."""
+    return value.lower() in NOT_SECRETS or re.fullmatch(r"[\d.:-]+", value) is not None
+
+
 def _secret_like(value: str) -> bool:
     """Values worth scrubbing everywhere: long enough, not a path, flag or number."""
-    return (len(value) >= MIN_SECRET_LEN and not value.startswith("/")
-            and value.lower() not in NOT_SECRETS and not re.fullmatch(r"[\d.:-]+", value))
+    return len(value) >= MIN_SECRET_LEN and not value.startswith("/") and not _plain_setting(value)
 
 
 ASSIGN_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|\"[^\"]*\"|[^\s;|&]+)")
 
 
 def _redact_assignments(text: str, patterns: list[str]) -> str:
+    """``NAME=value`` with a secret-looking name: the value goes, unless it is a plain number or
+    a boolean word (``max_tokens=5`` and ``USE_KEYRING=true`` are settings, not secrets)."""
     def sub(match: re.Match[str]) -> str:
-        if _matches(match.group(1), patterns):
-            return f"{match.group(1)}={REDACTED}"
+        name, value = match.group(1), match.group(2).strip("'\"")
+        if _matches(name, patterns) and not _plain_setting(value):
+            return f"{name}={REDACTED}"
         return match.group(0)
 
     return ASSIGN_RE.sub(sub, text)

@@ -16,6 +16,11 @@ STATE_INPUT = {"D": "D", "DONE": "D", "P": "P", "B": "B", " ": " ", "": " ", "TO
                "SKIP": "SKIP", "S": "SKIP"}
 
 
+#: verdicts that a supervisor may accept with --force: the run passed what it ran, but skipped
+#: steps, ran a subset or left checks unchecked. A failed or aborted run is never done.
+FORCEABLE_VERDICTS = ("pass", "partial")
+
+
 def parse_state(raw: str) -> str:
     state = STATE_INPUT.get(raw.strip().upper())
     if state is None:
@@ -49,12 +54,15 @@ def _done_note(cfg: Config, now: datetime, evidence: str | None, attempt: int | 
     day = now.strftime("%Y-%m-%d")
     att = f" Attempt #{attempt}" if attempt else ""
     if evidence:
-        ok, why, _ = run_passed_with_artifacts(cfg, evidence)
+        ok, why, run = run_passed_with_artifacts(cfg, evidence)
     else:
-        ok, why = False, "no --evidence run given"
+        ok, why, run = False, "no --evidence run given", {}
     if ok:
         return f"✅ {day}{att} (run {evidence})."
     if not force:
-        raise RefusedError(f"refused: cannot mark done: {why} (override: --force --reason)")
+        raise RefusedError(f"refused: cannot mark done: {why} (override for partial evidence: "
+                           "--force --reason)")
+    if run.get("verdict") not in FORCEABLE_VERDICTS:
+        raise RefusedError(f"refused: --force accepts partial evidence, not this: {why}")
     run = f" run {evidence}" if evidence else ""
     return f"⚠️ FORCED {day}{att}{run}: {reason.strip()} [{why}]."

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from lk_helpers import Invoke, git
 
+from loopkit.config import EnvSnapshot
 from loopkit.evaluate import StepContext, check
 from loopkit.predicates import parse_expect
 from loopkit.requires import step_requirements, unmet
 from loopkit.scrub import PathScrubber
-from loopkit.snapshot import dirty_paths, git_snapshot
+from loopkit.snapshot import Redactor, dirty_paths, git_snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROOT = "reports/2025-10-loopkit/phase_e"
@@ -270,3 +271,12 @@ def test_scrubber_replaces_whole_path_components_only(tmp_path: Path) -> None:
     scrub = PathScrubber(tmp_path / "repo", home=str(tmp_path / "home"), tmp="/tmpx")
     text = f"{tmp_path}/repo/a {tmp_path}/repository {tmp_path}/home/b /tmpx/c /tmpxy"
     assert scrub.text(text) == f"<repo>/a {tmp_path}/repository ~/b <tmp>/c /tmpxy"
+
+
+def test_assignments_redact_secrets_but_keep_plain_settings() -> None:
+    redactor = Redactor({}, EnvSnapshot().redact)
+    text = ("run --max_tokens=5 USE_KEYRING=true API_KEY=sk-live-123 PASSWORD='hunter2' "
+            'GH_TOKEN="ghp_x" TOKEN_RATE=0.5 SECRET_PATH=/etc/x')
+    assert redactor.text(text) == (
+        "run --max_tokens=5 USE_KEYRING=true API_KEY=<redacted> PASSWORD=<redacted> "
+        "GH_TOKEN=<redacted> TOKEN_RATE=0.5 SECRET_PATH=<redacted>")

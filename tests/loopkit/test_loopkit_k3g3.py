@@ -24,6 +24,10 @@ def test_f_latt_square_matches_c():
     print("correlation=0.174, sum_ratio=1.45")
     assert 1.45 <= 1.01
 '''
+PASSING = '''
+def test_f_latt_square_matches_c():
+    print("correlation=0.99999, sum_ratio=1.0")
+'''
 SKIPPING = '''
 import os, pytest
 
@@ -38,8 +42,8 @@ def write_test(repo: Path, body: str) -> None:
     (repo / "tests/test_cli_scaling.py").write_text(body)
 
 
-def run_json(repo: Path) -> dict:
-    return json.loads((repo / RUN_ROOT / STAMP / "run.json").read_text())
+def run_json(repo: Path, stamp: str = STAMP) -> dict:
+    return json.loads((repo / RUN_ROOT / stamp / "run.json").read_text())
 
 
 @pytest.mark.parametrize(("body", "pytest_counts"), [
@@ -101,14 +105,26 @@ def test_attempt_add_is_idempotent_and_forced_done_is_recorded(repo: Path, lk: I
     assert "already recorded as Attempt #48" in again.output
     assert read_text(repo / "docs/fix_plan.md").count(f"run={STAMP}") == 1
     assert lk("plan", "set", "cli-noise-pix0", "K3g3", "D", "--force").exit_code == 1
-    forced = lk("plan", "set", "cli-noise-pix0", "K3g3", "D", "--evidence", STAMP, "--force",
+    plan_before = read_text(repo / "plans/active/cli-noise-pix0/plan.md")
+    for evidence in ([], ["--evidence", STAMP]):  # no run, a failed run: never done
+        refused = lk("plan", "set", "cli-noise-pix0", "K3g3", "D", *evidence, "--force",
+                     "--reason", "supervisor says so")
+        assert refused.exit_code == 4
+        assert "refused: --force accepts partial evidence, not this" in refused.output
+    assert read_text(repo / "plans/active/cli-noise-pix0/plan.md") == plan_before
+
+    write_test(repo, PASSING)
+    partial = "20251006T172654Z"  # the next second of the test clock
+    lk("run", "input.md", "--steps", "1")  # passes what it ran, but only a subset of the memo
+    assert run_json(repo, partial)["verdict"] == "partial"
+    forced = lk("plan", "set", "cli-noise-pix0", "K3g3", "D", "--evidence", partial, "--force",
                 "--reason", "supervisor accepted partial evidence")
-    assert forced.exit_code == 0
+    assert forced.exit_code == 0, forced.output
     task = parse_plan(read_text(repo / "plans/active/cli-noise-pix0/plan.md")).task("K3g3")
     assert task is not None and task.state == "D"
     assert task.guidance.startswith(
-        f"⚠️ FORCED 2025-10-06 run {STAMP}: supervisor accepted partial evidence [run {STAMP} "
-        "verdict is 'fail', not 'pass']. Execute `env")
+        f"⚠️ FORCED 2025-10-06 run {partial}: supervisor accepted partial evidence [run "
+        f"{partial} verdict is 'partial', not 'pass'")
     check = lk("check")
     assert check.exit_code == 0
     assert "forced done" in check.output
