@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 import git
@@ -50,14 +51,42 @@ def candidate_paths(cfg: Config, req: CommitRequest) -> list[str]:
 
 
 def make_commit(cfg: Config, req: CommitRequest) -> tuple[str, list[str]]:
+    """Stage the changed, new and deleted files under loopkit's paths and commit them.
+
+    Refused when the index already holds staged changes elsewhere: they would ride along in a
+    commit that claims to carry only loopkit's documents.
+    """
     message = commit_message(req)
     repo = git.Repo(cfg.root)
-    changed = {item.a_path for item in repo.index.diff(None)} | set(repo.untracked_files)
     wanted = candidate_paths(cfg, req)
-    stage = sorted(p for p in changed
-                   if any(p == w or p.startswith(w.rstrip("/") + "/") for w in wanted))
-    if not stage:
+
+    def ours(path: str) -> bool:  # a named path, below one, or a plan (even a deleted one)
+        return (any(path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
+                or any(fnmatch.fnmatchcase(path, pattern) for pattern in cfg.paths.plans))
+
+    already = _staged_paths(repo)
+    foreign = sorted(p for p in already if not ours(p))
+    if foreign:
+        raise RefusedError(f"refused: the index already holds staged changes outside loopkit's "
+                           f"paths: {', '.join(foreign[:5])} (commit or unstage them first)")
+    unstaged = repo.index.diff(None)
+    deleted = sorted(d.a_path for d in unstaged if d.deleted_file and ours(d.a_path))
+    changed = sorted({d.a_path for d in unstaged if not d.deleted_file and ours(d.a_path)}
+                     | {p for p in repo.untracked_files if ours(p)})
+    if not (deleted or changed or already):
         raise LoopkitError("nothing to commit among loopkit's documents and named paths")
-    repo.index.add(stage)
+    if changed:
+        repo.index.add(changed)
+    if deleted:
+        repo.index.remove(deleted)
     sha = repo.index.commit(message).hexsha
-    return sha, stage
+    return sha, sorted(set(changed) | set(deleted) | set(already))
+
+
+def _staged_paths(repo: git.Repo) -> set[str]:
+    """Paths whose index entry differs from HEAD (all of them before the first commit)."""
+    try:
+        head = repo.head.commit
+    except ValueError:
+        return {path for path, _stage in repo.index.entries}
+    return {path for d in repo.index.diff(head) for path in (d.a_path, d.b_path) if path}

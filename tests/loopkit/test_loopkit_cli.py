@@ -143,6 +143,22 @@ def test_commit_stages_only_loopkit_documents(repo: Path, lk: Invoke) -> None:
     assert "?? scratch.py" in git(repo, "status", "--porcelain")
 
 
+def test_commit_stages_deletions_and_refuses_foreign_staged_changes(repo: Path,
+                                                                     lk: Invoke) -> None:
+    (repo / "plans/active/vectorization.md").unlink()  # a plan retired by hand
+    (repo / "notes.txt").write_text("someone else's work\n")
+    git(repo, "add", "notes.txt")
+    refused = lk("commit", "-m", "supervisor: retire the vectorization plan")
+    assert refused.exit_code == 4
+    assert "staged changes outside loopkit's paths: notes.txt" in refused.output
+    git(repo, "reset", "-q", "notes.txt")
+    result = lk("commit", "-m", "supervisor: retire the vectorization plan")
+    assert result.exit_code == 0, result.output
+    assert git(repo, "show", "--name-status", "--format=", "HEAD").split() == [
+        "D", "plans/active/vectorization.md"]
+    assert git(repo, "status", "--porcelain").split() == ["??", "notes.txt"]
+
+
 def test_python_dash_m_entry_point(repo: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "loopkit", "--root", str(repo), "plan", "show",
                           "cli-noise-pix0"], capture_output=True, text=True, check=True)
