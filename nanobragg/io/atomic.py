@@ -38,9 +38,10 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     (0o666 & ~umask) and it is renamed onto ``path``.  On any exception (BaseException, so also
     KeyboardInterrupt/SystemExit) the temporary file is removed and ``path`` is left untouched.
 
-    Note: a symbolic link at ``path`` is replaced by a regular file (C would write through it).
+    A symbolic link at ``path`` is written through, as C's ``fopen`` does: the file it points
+    to is replaced and the link stays.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
     try:

@@ -431,6 +431,19 @@ def test_atomic_write_replaces_and_sets_mode(tmp_path: Path) -> None:
     assert _leftovers(tmp_path) == []
 
 
+def test_atomic_write_goes_through_symbolic_links(tmp_path: Path) -> None:
+    """As C's fopen: the link stays, the file it names (existing or not yet) gets the data."""
+    (tmp_path / "real").mkdir()
+    existing, dangling = tmp_path / "real/int.img", tmp_path / "real/noise.img"
+    existing.write_bytes(b"old")
+    for name, target in (("int.img", existing), ("noise.img", dangling)):
+        (tmp_path / name).symlink_to(target)
+        atomic_write_bytes(tmp_path / name, b"new ", name.encode())
+        assert (tmp_path / name).is_symlink()
+        assert target.read_bytes() == b"new " + name.encode()
+    assert _leftovers(tmp_path) == [] and _leftovers(tmp_path / "real") == []
+
+
 @pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
 def test_atomic_write_leaves_nothing_on_error(tmp_path: Path, error: type) -> None:
     target = tmp_path / "out.bin"
