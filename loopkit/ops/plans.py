@@ -16,8 +16,9 @@ STATE_INPUT = {"D": "D", "DONE": "D", "P": "P", "B": "B", " ": " ", "": " ", "TO
                "SKIP": "SKIP", "S": "SKIP"}
 
 
-#: verdicts that a supervisor may accept with --force: the run passed what it ran, but skipped
-#: steps, ran a subset or left checks unchecked. A failed or aborted run is never done.
+#: verdicts of a cited run that a supervisor may accept with --force: the run passed what it
+#: ran, but skipped steps, ran a subset or left checks unchecked. A task is never set done on a
+#: failed or aborted run; with no run cited, --force records the supervisor's reason alone.
 FORCEABLE_VERDICTS = ("pass", "partial")
 
 
@@ -62,7 +63,7 @@ def _done_note(cfg: Config, now: datetime, evidence: str | None, attempt: int | 
     if not force:
         raise RefusedError(f"refused: cannot mark done: {why} (override for partial evidence: "
                            "--force --reason)")
-    if run.get("verdict") not in FORCEABLE_VERDICTS:
-        raise RefusedError(f"refused: --force accepts partial evidence, not this: {why}")
+    if evidence and run.get("verdict") not in FORCEABLE_VERDICTS:
+        raise RefusedError(f"refused: --force cannot mark done against its own evidence: {why}")
     run = f" run {evidence}" if evidence else ""
     return f"⚠️ FORCED {day}{att}{run}: {reason.strip()} [{why}]."

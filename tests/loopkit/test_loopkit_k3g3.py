@@ -106,12 +106,18 @@ def test_attempt_add_is_idempotent_and_forced_done_is_recorded(repo: Path, lk: I
     assert read_text(repo / "docs/fix_plan.md").count(f"run={STAMP}") == 1
     assert lk("plan", "set", "cli-noise-pix0", "K3g3", "D", "--force").exit_code == 1
     plan_before = read_text(repo / "plans/active/cli-noise-pix0/plan.md")
-    for evidence in ([], ["--evidence", STAMP]):  # no run, a failed run: never done
-        refused = lk("plan", "set", "cli-noise-pix0", "K3g3", "D", *evidence, "--force",
-                     "--reason", "supervisor says so")
-        assert refused.exit_code == 4
-        assert "refused: --force accepts partial evidence, not this" in refused.output
+    refused = lk("plan", "set", "cli-noise-pix0", "K3g3", "D", "--evidence", STAMP, "--force",
+                 "--reason", "supervisor says so")  # the cited run failed: never done
+    assert refused.exit_code == 4
+    assert "refused: --force cannot mark done against its own evidence" in refused.output
     assert read_text(repo / "plans/active/cli-noise-pix0/plan.md") == plan_before
+    no_run = lk("plan", "set", "cli-noise-pix0", "K3g1", "D", "--force", "--reason",
+                "memo lint is clean; the criterion has no run")
+    assert no_run.exit_code == 0, no_run.output
+    k3g1 = parse_plan(read_text(repo / "plans/active/cli-noise-pix0/plan.md")).task("K3g1")
+    assert k3g1 is not None and k3g1.guidance.startswith(
+        "⚠️ FORCED 2025-10-06: memo lint is clean; the criterion has no run "
+        "[no --evidence run given].")
 
     write_test(repo, PASSING)
     partial = "20251006T172654Z"  # the next second of the test clock
