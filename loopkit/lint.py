@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loopkit.config import Config
-from loopkit.model import Ledger, LedgerItem, Memo
+from loopkit.model import Ledger, LedgerItem, Memo, Section
 from loopkit.parsers.common import slugify
 from loopkit.parsers.memo import memo_focus, parse_do_now
 from loopkit.shellwords import variables_set, variables_used
@@ -131,11 +131,30 @@ def check_branch(memo: Memo, root: Path) -> list[Finding]:
     return []
 
 
+#: the memo policy's bullet counts per section (R12)
+BULLET_BOUNDS = {"Priorities & Rationale": (3, 6), "Pitfalls To Avoid": (5, 10), "Next Up": (1, 2)}
+_BULLET_RE = re.compile(r"^ ?(?:[-*+]|\d+[.)])\s+\S")
+
+
+def _bullets(section: Section) -> int:
+    """Top-level bullets of a section (an inline text after the title counts as one)."""
+    count = sum(1 for line in section.body if _BULLET_RE.match(line))
+    return count + (1 if section.inline and not count else 0)
+
+
 def check_shape(memo: Memo) -> list[Finding]:
     keys = {f.key for f in memo.fields}
     found = [Finding("warning", 0, f"missing header {k!r}") for k in REQUIRED_KEYS if k not in keys]
     if "Phase" in keys:
         found.append(Finding("warning", 0, "memo carries a Phase label (dropped by policy)"))
+    for title, (low, high) in BULLET_BOUNDS.items():
+        section = memo.section(title)
+        if section is None:
+            continue
+        count = _bullets(section)
+        if not low <= count <= high:
+            found.append(Finding("warning", section.line, f"{title}: {count} bullet(s), the "
+                                 f"policy asks for {low}-{high}"))
     return found
 
 

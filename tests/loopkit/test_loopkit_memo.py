@@ -6,6 +6,7 @@ import pytest
 from lk_helpers import K3G3_MEMO, MEMOS
 
 from loopkit.fsio import read_text
+from loopkit.lint import check_shape
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus, parse_do_now, parse_memo
 from loopkit.writers.memo import render_memo
@@ -148,3 +149,16 @@ def test_indented_header_variant() -> None:
     memo = parse_memo("Summary: s\n - Phase: Evidence\n - Mode: Parity\nFocus: X-1\n")
     assert [f.key for f in memo.fields] == ["Summary", "Phase", "Mode", "Focus"]
     assert memo.field("Mode") == "Parity"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("01", [(63, "Pitfalls To Avoid: 12 bullet(s), the policy asks for 5-10"),
+            (93, "Next Up: 7 bullet(s), the policy asks for 1-2")]),
+    ("02", []),
+    ("03", []),
+    ("04", [(34, "Pitfalls To Avoid: 11 bullet(s), the policy asks for 5-10")]),
+])
+def test_memo_lint_counts_policy_bullets(name: str, expected: list) -> None:
+    """R12 on the real memos: the line of the section title and its bullet count."""
+    found = [(f.line, f.message) for f in check_shape(load(name)) if "bullet" in f.message]
+    assert found == expected
