@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 from dataclasses import dataclass
@@ -89,13 +90,48 @@ def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
                                                f"{rel} {task.task_id} set done: {why}"))
 
 
+def _plan_companion_findings(cfg: Config, base: str, changed: list[str],
+                             report: GateReport) -> None:
+    """R13: a plan change ships with an update of the ledger item that references the plan
+    and with a memory note, in the same turn (warnings: the turn may still be under way)."""
+    plans = [rel for rel in changed
+             if any(fnmatch.fnmatchcase(rel, pattern) for pattern in cfg.paths.plans)]
+    if not plans:
+        return
+    ledger_path = cfg.path(cfg.paths.ledger)
+    now = parse_ledger(read_text(ledger_path), cfg.paths.ledger) if ledger_path.is_file() else None
+    old_text = git_show(cfg, base, cfg.paths.ledger)
+    old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
+    for rel in plans:
+        citing = [item for item in (now.items if now else []) if _cites_plan(item.lines, rel)]
+        updated = [item.item_id for item in citing
+                   if old is None or old.item(item.item_id) is None
+                   or old.item(item.item_id).lines != item.lines]
+        if not updated:
+            report.findings.append(Finding("warning", 0, f"{rel} changed, but no ledger item "
+                                           "that references it did (R13)"))
+    if cfg.paths.memory not in changed:
+        report.findings.append(Finding("warning", 0, f"plans changed ({', '.join(plans)}) "
+                                       f"without a note in {cfg.paths.memory} (R13)"))
+
+
+def _cites_plan(lines: list[str], rel: str) -> bool:
+    """A ledger item refers to a plan by its path or, for plans/active/<slug>/plan.md, the slug
+    folder."""
+    text = "".join(lines)
+    folder = rel.rsplit("/", 1)[0] if rel.endswith("/plan.md") else rel
+    return rel in text or folder in text
+
+
 def run_gate(cfg: Config, base: str) -> GateReport:
     report = GateReport([], [], [])
-    for rel in changed_files(cfg, base):
+    changed = changed_files(cfg, base)
+    for rel in changed:
         if rel in PROTECTED:
             report.findings.append(Finding("error", 0, f"protected asset changed: {rel}"))
     _attempt_findings(cfg, base, report)
     _plan_findings(cfg, base, report)
+    _plan_companion_findings(cfg, base, changed, report)
     ledger = cfg.path(cfg.paths.ledger)
     if ledger.is_file() and ledger.stat().st_size > cfg.budgets.ledger_bytes:
         report.findings.append(Finding("warning", 0, f"ledger is {ledger.stat().st_size} bytes "

@@ -128,6 +128,24 @@ def test_check_rejects_hand_written_attempt_and_done_flip(repo: Path, lk: Invoke
     assert "K3g3 set done: no evidence run cited" in result.output
 
 
+def test_check_wants_ledger_and_memory_beside_a_plan_change(repo: Path, lk: Invoke) -> None:
+    """R13: the plan change alone gives two warnings (no error: the turn may be under way);
+    touching the ledger item that cites the plan and adding a memory note clears them."""
+    set_task = lk("plan", "set", "cli-noise-pix0", "K3g1", "P")
+    assert set_task.exit_code == 0, set_task.output
+    alone = lk("check")
+    assert alone.exit_code == 0
+    assert ("plans/active/cli-noise-pix0/plan.md changed, but no ledger item that references "
+            "it did (R13)") in alone.output
+    assert "without a note in galph_memory.md (R13)" in alone.output
+    ledger = repo / "docs/fix_plan.md"
+    text = ledger.read_text()
+    anchor = "- Plan Reference: `plans/active/cli-noise-pix0/plan.md`\n"
+    ledger.write_text(text.replace(anchor, anchor + "- Note: K3g1 in progress\n", 1))
+    lk("memory", "add", "--focus", "CLI-FLAGS-003", "-m", "K3g1 started")
+    assert "R13" not in lk("check").output
+
+
 def test_commit_stages_only_loopkit_documents(repo: Path, lk: Invoke) -> None:
     (repo / "scratch.py").write_text("print('not mine')\n")
     lk("memory", "add", "--focus", "CLI-FLAGS-003", "-m", "note")
