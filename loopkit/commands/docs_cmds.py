@@ -10,6 +10,7 @@ from loopkit.lint import lint_ledger
 from loopkit.ops.archive import archive_attempts
 from loopkit.ops.attempts import AttemptRequest, add_attempt
 from loopkit.ops.docs import load_ledger, load_plan
+from loopkit.ops.items import set_item
 from loopkit.ops.memory import add_memory
 from loopkit.ops.plans import set_plan_task
 from loopkit.writers.ledger import rebuild_index, render_ledger
@@ -77,6 +78,25 @@ def plan_set(app: App, plan_name: str, task_id: str, state: str, evidence: str |
     note = set_plan_task(app.cfg, plan_name, task_id, state, app.now, evidence, attempt_n,
                          force, reason)
     app.console.print(f"{task_id} -> [{state.upper()}] {note}", markup=False, highlight=False)
+
+
+@click.group()
+def item() -> None:
+    """Ledger items: status and next actions."""
+
+
+@item.command("set")
+@click.argument("item_id")
+@click.option("--status", help="A status of the vocabulary (done needs --evidence).")
+@click.option("--note", default="", help="Short text after the status, e.g. the phase.")
+@click.option("--next-action", "next_action", help="New text of the item's Next Actions.")
+@click.option("--evidence", "--run", "evidence", help="Passing run stamp (required for done).")
+@pass_app
+def item_set(app: App, item_id: str, status: str | None, note: str, next_action: str | None,
+             evidence: str | None) -> None:
+    """Set an item's Status (index row included) and/or Next Actions."""
+    for change in set_item(app.cfg, item_id, status, note, next_action, evidence):
+        app.console.print(f"{item_id} {change}", markup=False, highlight=False)
 
 
 @click.group()

@@ -18,7 +18,7 @@ from loopkit.parsers.plan import parse_plan
 from loopkit.runrecord import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
-RUN_IN_NOTE_RE = re.compile(r"\(run (\S+?)\)")
+RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")
 
 
 @dataclass
@@ -51,6 +51,8 @@ def _attempt_findings(cfg: Config, base: str, report: GateReport) -> None:
     old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
     for item in now.items:
         before = old.item(item.item_id) if old else None
+        if item.status == "done" and (before is None or before.status != "done"):
+            _done_item_finding(cfg, item, report)
         known = {a.n for a in before.attempts} if before else set()
         for att in item.attempts:
             if att.n in known:
@@ -64,6 +66,15 @@ def _attempt_findings(cfg: Config, base: str, report: GateReport) -> None:
                     find_run(cfg.root, cfg.paths.reports, run_id)
                 except LoopkitError as exc:
                     report.findings.append(Finding("error", att.line, str(exc)))
+
+
+def _done_item_finding(cfg: Config, item, report: GateReport) -> None:
+    match = RUN_IN_NOTE_RE.search(item.fields.get("Status", ""))
+    ok, why = (False, "no evidence run cited in its Status")
+    if match:
+        ok, why, _ = run_passed_with_artifacts(cfg, match.group(1))
+    if not ok:
+        report.findings.append(Finding("error", item.line, f"{item.item_id} set done: {why}"))
 
 
 def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:

@@ -116,3 +116,34 @@ def rebuild_index(ledger: Ledger) -> Ledger:
         a, b = ledger.index_span
         ledger.head[a:b] = rows
     return parse_ledger(render_ledger(ledger), ledger.path)
+
+
+def set_field(ledger: Ledger, item_id: str, key: str, value: str) -> Ledger:
+    """Replace the item's top-level ``- key: …`` field (also a dated variant such as
+    ``- key (2025-11-08 update):``, continuation lines included) with one line, or add it
+    before the Attempts History; returns the re-parsed ledger."""
+    item = ledger.item(item_id)
+    if item is None:
+        raise KeyError(item_id)
+    line = f"- {key}: {value}\n"
+    span = _field_span(item, key)
+    found = FIELD_RE.match(item.lines[span[0]]).group("key") if span else ""
+    if found == key or found.startswith(f"{key} ("):
+        item.lines[span[0]:span[1]] = [line]
+    else:
+        history = _field_span(item, "Attempts History")
+        at = history[0] if history else _trim_end(item.lines, 0, len(item.lines))
+        _ensure_newline(item.lines, at)
+        item.lines[at:at] = [line]
+    return parse_ledger(render_ledger(ledger), ledger.path)
+
+
+def set_index_status(ledger: Ledger, item_id: str, status: str) -> Ledger:
+    """Rewrite the status cell of the item's index row (other rows stay as written)."""
+    for row in ledger.index:
+        if row.item_id == item_id:
+            cells = ledger.head[row.line - 1].rstrip("\n").rstrip().rstrip("|").split("|")
+            cells += [""] * (5 - len(cells))  # "", ID, Title, Priority, Status[, ...]
+            cells[4] = f" {status} "
+            ledger.head[row.line - 1] = "|".join(cells) + "|\n"
+    return parse_ledger(render_ledger(ledger), ledger.path)

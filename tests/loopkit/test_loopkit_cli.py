@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,66 @@ def test_parse_error_is_one_clean_line(repo: Path, lk: Invoke) -> None:
     assert result.exit_code == 1
     assert result.output.startswith("error: bad.md:")
     assert "Traceback" not in result.output
+
+
+PASSING_MEMO = """Summary: item evidence
+Mode: Docs
+Focus: CLI-FLAGS-003 / Phase K3g3 — item set test
+Branch: feature/spec-based-2
+Mapped tests: none — evidence-only
+Artifacts: reports/2025-10-loopkit/phase_i/
+Do Now: CLI-FLAGS-003 — echo ok
+If Blocked: stop.
+
+How-To Map:
+- echo ok > "$RUN_DIR/ok.txt"
+  Expect: rc=0; file ok.txt exists
+"""
+
+
+def _status_and_index(repo: Path) -> tuple[str, str]:
+    ledger = parse_ledger((repo / "docs/fix_plan.md").read_text())
+    item = ledger.item("CLI-FLAGS-003")
+    row = next(r for r in ledger.index if r.item_id == "CLI-FLAGS-003")
+    return item.fields["Status"], row.status
+
+
+def _lint_messages(lk: Invoke) -> list[str]:
+    return sorted(re.sub(r"\d+", "#", line) for line in lk("ledger", "lint").output.splitlines())
+
+
+def test_item_set_status_next_action_and_evidenced_done(repo: Path, lk: Invoke) -> None:
+    ledger_path = repo / "docs/fix_plan.md"
+    before = parse_ledger(ledger_path.read_text()).item("CLI-FLAGS-003")
+    lint_before = _lint_messages(lk)  # the real ledger has defects of its own
+    set_status = lk("item", "set", "CLI-FLAGS-003", "--status", "blocked", "--note",
+                    "waiting for the C binary", "--next-action", "Build the C binary.")
+    assert set_status.exit_code == 0, set_status.output
+    assert _status_and_index(repo) == ("blocked (waiting for the C binary)", "blocked")
+    after = parse_ledger(ledger_path.read_text()).item("CLI-FLAGS-003")
+    assert after.fields["Next Actions"] == "Build the C binary."
+    assert [a.n for a in after.attempts] == [a.n for a in before.attempts]  # untouched
+    assert _lint_messages(lk) == lint_before
+
+    assert lk("item", "set", "CLI-FLAGS-003", "--status", "finished").exit_code == 1
+    no_run = lk("item", "set", "CLI-FLAGS-003", "--status", "done")
+    assert no_run.exit_code == 4 and "no --evidence run given" in no_run.output
+    (repo / "memo.md").write_text(PASSING_MEMO)
+    assert lk("run", "memo.md").exit_code == 0
+    done = lk("item", "set", "CLI-FLAGS-003", "--status", "done", "--evidence",
+              "20251006T172653Z", "--note", "memo command at parity")
+    assert done.exit_code == 0, done.output
+    assert _status_and_index(repo) == ("done (run 20251006T172653Z; memo command at parity)",
+                                       "done")
+    assert "CLI-FLAGS-003 set done" not in lk("check").output
+
+
+def test_check_rejects_a_hand_written_done_item(repo: Path, lk: Invoke) -> None:
+    ledger = repo / "docs/fix_plan.md"
+    text = ledger.read_text()
+    status = next(line for line in text.splitlines(keepends=True)
+                  if line.startswith("- Status:") and "in_progress" in line)
+    ledger.write_text(text.replace(status, "- Status: done\n", 1))
+    result = lk("check")
+    assert result.exit_code == 1
+    assert "set done: no evidence run cited in its Status" in result.output
