@@ -7,6 +7,7 @@ from rich.console import Console
 
 from loopkit.app import make_app
 from loopkit.commands.docs_cmds import archive_cmd, attempt, item, ledger, memory, plan
+from loopkit.commands.exec_cmd import exec_cmd
 from loopkit.commands.gate_cmds import check_cmd, commit_cmd, status_cmd
 from loopkit.commands.memo_cmds import memo
 from loopkit.commands.run_cmd import run_cmd
@@ -37,8 +38,8 @@ def cli(ctx: click.Context, root: str | None, now: str | None) -> None:
     ctx.obj = make_app(root, now)
 
 
-for command in (memo, run_cmd, attempt, item, plan, memory, ledger, archive_cmd, status_cmd,
-                check_cmd, commit_cmd):
+for command in (memo, run_cmd, exec_cmd, attempt, item, plan, memory, ledger, archive_cmd,
+                status_cmd, check_cmd, commit_cmd):
     cli.add_command(command)
 
 

@@ -47,7 +47,7 @@ MAX_ARTIFACT_FILES = 500
 class RunRequest:
     cfg: Config
     memo: Memo
-    memo_path: Path
+    memo_path: Path | None  # None for loopkit exec (no memo file)
     run_root: str
     shell: list[PlannedStep]
     manual: list[PlannedStep]
@@ -106,7 +106,8 @@ def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str])
     focus = memo_focus(req.memo)
     return RunRecord(
         run_id=stamp, run_dir=str(run_dir.relative_to(root)), started=iso(req.now),
-        memo={"path": _rel(req.memo_path, root), "sha256": sha256_file(req.memo_path)},
+        memo=({"path": _rel(req.memo_path, root), "sha256": sha256_file(req.memo_path)}
+              if req.memo_path else {"path": None, "sha256": None, "adhoc": True}),
         focus={"raw": focus.raw, "item_id": focus.item_id, "plan_task": focus.plan_task,
                "anchor": focus.anchor} if focus else {},
         git=git_snapshot(root), env=env_snapshot(env, req.cfg),

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def render_commands(run: RunRecord, req: RunRequest) -> str:
     lines = ["#!/usr/bin/env bash",
-             f"# loopkit run {run.run_id}: replay of {run.memo.get('path', 'memo')} steps",
+             f"# loopkit run {run.run_id}: replay of {_memo_name(run)} steps",
              f"# git {run.git.get('head')} ({run.git.get('branch')})",
              "set -o pipefail",
              f"export STAMP={shlex.quote(run.run_id)}",
@@ -27,6 +27,10 @@ def render_commands(run: RunRecord, req: RunRequest) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _memo_name(run: RunRecord) -> str:
+    return f"`{run.memo['path']}`" if run.memo.get("path") else "none (loopkit exec)"
+
+
 def render_summary(run: RunRecord) -> str:
     c = run.counts
     out = [f"# loopkit run {run.run_id}", "",
@@ -34,7 +38,7 @@ def render_summary(run: RunRecord) -> str:
            f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked, "
            f"{c.get(SKIPPED, 0)} {SKIPPED})",
            f"- Steps: {_selection_line(run)}",
-           f"- Memo: `{run.memo.get('path')}`  Focus: {run.focus.get('raw', '')}",
+           f"- Memo: {_memo_name(run)}  Focus: {run.focus.get('raw', '')}",
            f"- Git: {run.git.get('head')} on {run.git.get('branch')}"
            f" ({len(run.git.get('dirty', []))} dirty)",
            f"- Started {run.started}, ended {run.ended}", "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from loopkit.app import App, pass_app
@@ -17,6 +19,7 @@ from loopkit.runplan import (
     selection_record,
     validate_run_root,
 )
+from loopkit.runrecord import RunRecord
 
 
 @click.command("run")
@@ -50,7 +53,11 @@ def run_cmd(app: App, memo_path: str | None, steps_spec: str | None, do_now_only
                      timeout_s=timeout_s or app.cfg.budgets.step_timeout_s,
                      env_profile=env_profile,
                      selection=selection_record(memo, shell, steps_spec, do_now_only))
-    run, run_dir = execute(req, app.console)
+    report_verdict(app, *execute(req, app.console))
+
+
+def report_verdict(app: App, run: RunRecord, run_dir: Path) -> None:
+    """Print the verdict line and exit with its status (0 pass, 3 partial, 1 otherwise)."""
     c = run.counts
     color = {"pass": "green", "partial": "yellow"}.get(run.verdict, "red")
     app.console.print(f"verdict: [{color}]{run.verdict}[/] ({c.get('pass', 0)} pass, "

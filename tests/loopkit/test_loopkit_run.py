@@ -191,3 +191,24 @@ def test_interrupt_records_aborted_run(repo: Path) -> None:
     assert run["verdict"] == "aborted"
     assert run["steps"][0]["status"] == "aborted"
     assert (root / run["run_id"] / "summary.md").is_file()
+
+
+def test_exec_records_one_adhoc_command_like_a_memo_step(repo: Path, lk: Invoke) -> None:
+    root = "reports/loopkit/exec"
+    ok = lk("exec", "--expect", 'regex "hello w"', "--focus", "CLI-FLAGS-003", "--", "echo",
+            "hello world")
+    assert ok.exit_code == 0, ok.output
+    run = load_run(repo, "20251006T172653Z", root)
+    assert (run["verdict"], run["memo"]) == ("pass", {"path": None, "sha256": None, "adhoc": True})
+    assert run["steps"][0]["cmd"] == "echo 'hello world'"
+    assert run["focus"]["item_id"] == "CLI-FLAGS-003"
+    assert (repo / run["run_dir"] / "steps/01.out").read_text() == "hello world\n"
+    assert "none (loopkit exec)" in (repo / run["run_dir"] / "summary.md").read_text()
+    recorded = lk("attempt", "add", "CLI-FLAGS-003", "--run", "20251006T172653Z")
+    assert "Result: success" in recorded.output
+
+    failed = lk("exec", "--", "test 1 = 2 && echo same")  # one word: a command line as is
+    assert failed.exit_code == 1
+    assert load_run(repo, "20251006T172654Z", root)["verdict"] == "fail"
+    multi = lk("exec", "--", "echo a\necho b")
+    assert multi.exit_code == 1 and "needs a memo step" in multi.output
