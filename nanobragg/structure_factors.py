@@ -58,11 +58,13 @@ __all__ = [
 
 DEFAULT_DUMP_NAME = "Fdump.bin"
 
-_INT_TOKEN = re.compile(r"[+-]?\d+\Z")
+_INT = r"[+-]?\d+"
 # What C's strtod (%lg) accepts in decimal form, plus inf/nan; no underscores (Python allows them).
-_FLOAT_TOKEN = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)\Z", re.IGNORECASE
-)
+_FLOAT = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)"
+_INT_TOKEN = re.compile(rf"{_INT}\Z")
+_FLOAT_TOKEN = re.compile(rf"{_FLOAT}\Z", re.IGNORECASE)
+# A valid line in one match (\s is str.split's white space); anything else goes token by token.
+_HKL_LINE = re.compile(rf"\s*({_INT})\s+({_INT})\s+({_INT})\s+({_FLOAT})\s*", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,6 +99,10 @@ def _c_warning_for(axis: str, token: str, entry: int) -> str:
 
 def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int, int, int, float]:
     """Parse one ``h k l F`` line; refuse anything C would not read as four numbers."""
+    valid = _HKL_LINE.fullmatch(text)
+    if valid:
+        h, k, l, f = valid.groups()
+        return int(h), int(k), int(l), float(f)
     tokens = text.split()
     if len(tokens) != 4:
         raise InputFileError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,10 @@ import numpy as np
 import pytest
 import torch
 from golden_cases import DATA_DIR, case
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from nanobragg import structure_factors as sf
 from nanobragg.config import Interpolation, StructureFactorConfig
 from nanobragg.errors import InputFileError
 from nanobragg.structure_factors import (
@@ -528,3 +532,40 @@ def test_mtz_p1_expansion(tmp_path: Path) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+_INTS = ["0", "7", "+2", "-0", "-13", "007", "٣"]
+_TOKENS = [*_INTS, "1.0", "1.", ".5", "-2.5e3", "1E-2", "inf", "-Infinity", "NaN", "1_0", "0x10",
+           "1e", "+", "x"]
+_SPACES = [" ", "  ", "\t", "\xa0", "\x0b", "\u2003"]
+_TOKEN = st.one_of(st.sampled_from(_INTS), st.sampled_from(_TOKENS))  # lines near validity
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(_TOKEN, min_size=4, max_size=4), st.lists(st.sampled_from(_SPACES), min_size=5,
+                                                          max_size=5))
+@example(["1", "2", "3"], [" "] * 5)
+@example(["1", "2", "3", "4", "5"], [" "] * 5)
+@example(["1_0", "2", "3", "4.0"], [" "] * 5)  # Python's int() takes underscores, C does not
+@example(["1", "2.0", "3", "4"], ["\t"] * 5)  # an index written as a float stops C's loading
+@example(["1", "2", "3", "0x10"], ["\xa0"] * 5)
+@example(["-0", "٣", "007", "NaN"], ["\u2003"] * 5)
+def test_hkl_line_fast_match_agrees_with_the_token_rules(tokens, spaces) -> None:
+    """The one-regex path for valid lines accepts exactly what the token-by-token rules accept,
+    with the same numbers (white space as str.split sees it)."""
+    line = spaces[0] + "".join(t + s for t, s in zip(tokens, spaces[1:] + [" "], strict=False))
+
+    def parse(fast: bool):
+        saved = sf._HKL_LINE
+        if not fast:
+            sf._HKL_LINE = re.compile(r"(?!)")  # never matches: token rules only
+        try:
+            return sf._parse_hkl_line(line, "t.hkl", 1, 0)
+        except InputFileError as exc:
+            return str(exc)
+        finally:
+            sf._HKL_LINE = saved
+
+    fast, slow = parse(True), parse(False)
+    assert fast == slow or (isinstance(fast, tuple) and isinstance(slow, tuple)
+                            and str(fast) == str(slow))  # NaN != NaN, same text
