@@ -1,5 +1,6 @@
 """Memory follows the chunk size, not the number of terms: a render with 30x more mosaic
-domains (30x more chunks of the same size) peaks at the same resident memory."""
+domains (30x more chunks of the same size) peaks at the same resident memory; on a GPU the chunk
+size comes from the free device memory."""
 
 from __future__ import annotations
 
@@ -33,3 +34,21 @@ def test_peak_memory_does_not_grow_with_the_number_of_chunks(tmp_path):
     few, many = _peak_rss_mb(10, tmp_path), _peak_rss_mb(300, tmp_path)
     # 20 vs 600 chunks of 64 Ki terms; keeping anything per chunk showed as +60 MB here
     assert many - few < 15.0, (few, many)
+
+
+@pytest.mark.parametrize(("free_bytes", "expected"), [
+    (80 << 30, 1 << 26),                    # a large GPU: capped
+    (1 << 30, (1 << 29) // 256),            # half the free memory at 256 B per term
+    (100 << 20, 1 << 20),                   # nearly full: never below the CPU chunk
+])
+def test_gpu_chunk_is_sized_from_free_device_memory(monkeypatch, free_bytes, expected):
+    import torch
+
+    from nanobragg import simulator
+
+    monkeypatch.delenv("NB_CHUNK_ELEMENTS", raising=False)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free_bytes, 80 << 30))
+    assert simulator.default_chunk_elements(torch.device("cuda")) == expected
+    assert simulator.default_chunk_elements(torch.device("cpu")) == 1 << 20
+    monkeypatch.setenv("NB_CHUNK_ELEMENTS", "5000")
+    assert simulator.default_chunk_elements(torch.device("cuda")) == 5000
