@@ -10,7 +10,8 @@ library must not impose on its host process pay off here:
   done, and ``gc.freeze`` then keeps those long-lived objects out of every later collection;
 * exit: a normal interpreter shutdown tears torch down object by object (0.3-0.6 s on a
   2-core machine). By the time the command returns, every output file has been written and
-  closed (``nanobragg.io.atomic``), so after flushing stdout and stderr the process ends at once.
+  closed (``nanobragg.io.atomic``), so after the exit handlers have run and stdout and stderr
+  are flushed, the process ends at once.
 
 Only the console command goes through here; ``nanobragg.cli.main.main`` stays an ordinary
 function for in-process callers and tests.
@@ -18,6 +19,7 @@ function for in-process callers and tests.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import sys
@@ -40,6 +42,9 @@ def main() -> None:
 
 
 def _exit_now(status: int) -> None:
+    # exit handlers still run (coverage, profilers and logging save their data there; torch's
+    # take milliseconds); only the slow teardown of modules and objects is skipped
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -42,6 +42,7 @@ def _run_launch(monkeypatch, command_status: int = 0) -> int:
 
     monkeypatch.setattr("nanobragg.cli.main.main", lambda: command_status)
     monkeypatch.setattr(launch.os, "_exit", fake_exit)
+    monkeypatch.setattr(launch.atexit, "_run_exitfuncs", lambda: None)  # not pytest's own
     try:
         with pytest.raises(_Exited) as exited:
             launch.main()
@@ -101,3 +102,17 @@ def test_freed_chunk_memory_is_reused_not_faulted_in_again():
         pytest.skip("malloc tuning applies to glibc only")
     assert _faulted_fraction(tuned=True) < 0.01
     assert _faulted_fraction(tuned=False) > 0.02  # the default gives pages back (the test bites)
+
+
+def test_exit_handlers_still_run(tmp_path):
+    """Coverage, profilers and logging save their data in exit handlers: they must run."""
+    marker = tmp_path / "handler-ran"
+    code = ("import atexit, sys\n"
+            f"atexit.register(lambda: open({str(marker)!r}, 'w').write('yes'))\n"
+            "sys.argv = ['nanobragg', '--help']\n"
+            "from nanobragg.cli.launch import main\n"
+            "main()\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.startswith("usage: nanobragg")
+    assert marker.read_text() == "yes"
