@@ -45,9 +45,10 @@ from nanobragg.setup_log import setup_lines
 from nanobragg.trace import printout_lines, trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 
-#: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU, where larger chunks are no
-#: faster (2^22 took as long as 2^20 with 1.5x the memory) and smaller ones pay per-chunk
-#: overhead (2^18: 30 % slower). Override with the environment variable NB_CHUNK_ELEMENTS.
+#: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU: larger chunks gain little
+#: (2^22: within 10 % of 2^20 across runs, for 1.5-1.7x the memory) and smaller ones pay
+#: per-chunk overhead (2^18: ~30 % slower). Override with the environment variable
+#: NB_CHUNK_ELEMENTS.
 DEFAULT_CHUNK_ELEMENTS = 1 << 20
 #: peak bytes a chunk needs per term, with margin: measured 155-160 B at one term per pixel
 #: (float32 and float64; the per-pixel stage weighs most there), ~50 B at 200 terms per pixel
