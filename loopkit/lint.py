@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -73,6 +74,72 @@ def check_selectors(memo: Memo, root: Path) -> list[Finding]:
         if out.returncode != 0:
             found.append(Finding("error", line, f"{sel}: collects no tests (pytest rc "
                                                 f"{out.returncode})"))
+    return found
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_SOURCE_FLAG_RE = re.compile(rf"(?<![\w)])-([A-Za-z]\w*)((?:\s+{_NUMBER}(?![\w.]))+)")
+_NUMBER_RE = re.compile(rf"{_NUMBER}\Z")
+
+
+def _memo_text(memo: Memo) -> list[tuple[int, str]]:
+    lines = [(f.line, f.value) for f in memo.fields]
+    for sec in memo.sections:
+        lines += [(sec.line, sec.inline)] + list(enumerate(sec.body, start=sec.line + 1))
+    return lines
+
+
+def _flags_in_source(text: str) -> dict[str, tuple[float, ...]]:
+    """``-flag number...`` runs in source text (string literals split over lines included)."""
+    return {m.group(1): tuple(float(v) for v in m.group(2).split())
+            for m in _SOURCE_FLAG_RE.finditer(text.replace('"', " ").replace("'", " "))}
+
+
+def _flags_in_command(cmd: str) -> dict[str, tuple[float, ...]]:
+    try:
+        words = shlex.split(cmd, comments=True)
+    except ValueError:  # a heredoc or an unbalanced quote: nothing to compare
+        return {}
+    flags: dict[str, tuple[float, ...]] = {}
+    for i, word in enumerate(words):
+        if not re.fullmatch(r"-[A-Za-z]\w*", word):
+            continue
+        values = []
+        for nxt in words[i + 1:]:
+            if not _NUMBER_RE.match(nxt):
+                break
+            values.append(float(nxt))
+        if values:
+            flags[word[1:]] = tuple(values)
+    return flags
+
+
+def check_test_citations(memo: Memo, root: Path) -> list[Finding]:
+    """R21: a memo that maps tests cites the test source (``tests/x.py:30-36``), and the flags
+    its steps pass agree with the numbers that source uses for the same flags (warnings)."""
+    mapped = [sel for value in memo.field_all("Mapped tests") for sel in SELECTOR_RE.findall(value)]
+    if not mapped:
+        return []
+    line = next((f.line for f in memo.fields if f.key == "Mapped tests"), 0)
+    cited = [(path, int(start), int(end or start))
+             for _line, text in _memo_text(memo)
+             for path, start, end in FILEREF_RE.findall(text or "")
+             if path.startswith("tests/") and path.endswith(".py") and (root / path).is_file()]
+    if not cited:
+        example = mapped[0].split("::")[0]
+        return [Finding("warning", line, f"Mapped tests name {mapped[0]}, but the memo cites no "
+                        f"test source lines (R21: e.g. {example}:30-36)")]
+    found = []
+    for path, start, end in cited:
+        source = (root / path).read_text(errors="replace").splitlines()[start - 1:end]
+        wanted = _flags_in_source("\n".join(source))
+        for step_no, step in enumerate(memo.steps, start=1):
+            for flag, values in _flags_in_command(step.cmd or "").items():
+                if flag in wanted and wanted[flag] != values:
+                    found.append(Finding("warning", step.line, (
+                        f"step {step_no}: -{flag} {' '.join(f'{v:g}' for v in values)}, but "
+                        f"{path}:{start}-{end} uses -{flag} "
+                        f"{' '.join(f'{v:g}' for v in wanted[flag])} (R21)")))
     return found
 
 
@@ -161,6 +228,7 @@ def check_shape(memo: Memo) -> list[Finding]:
 def lint_memo(memo: Memo, cfg: Config, ledger: Ledger | None, collect: bool) -> list[Finding]:
     root = cfg.root
     found = check_shape(memo) + check_filerefs(memo, root) + check_variables(memo)
+    found += check_test_citations(memo, root)
     found += check_focus(memo, ledger, root) + check_branch(memo, root)
     if collect:
         found += check_selectors(memo, root)

@@ -6,7 +6,7 @@ import pytest
 from lk_helpers import K3G3_MEMO, MEMOS
 
 from loopkit.fsio import read_text
-from loopkit.lint import check_shape
+from loopkit.lint import check_shape, check_test_citations
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus, parse_do_now, parse_memo
 from loopkit.writers.memo import render_memo
@@ -162,3 +162,39 @@ def test_memo_lint_counts_policy_bullets(name: str, expected: list) -> None:
     """R12 on the real memos: the line of the section title and its bullet count."""
     found = [(f.line, f.message) for f in check_shape(load(name)) if "bullet" in f.message]
     assert found == expected
+
+
+R21_MEMO = """Summary: r21
+Mode: Parity
+Focus: CLI-FLAGS-003 / Phase K3g3 — r21
+Branch: main
+Mapped tests: tests/test_scaling.py::test_parity
+Do Now: CLI-FLAGS-003 — pytest tests/test_scaling.py::test_parity
+If Blocked: stop.
+
+Priorities & Rationale:
+{citation}
+
+How-To Map:
+- nb-compare --outdir out -- -cell 100 100 100 90 90 90 -N 10 -distance {distance} -pixel 0.1
+  Expect: rc=0
+"""
+R21_SOURCE = '''ARGS = ("-cell 100 100 100 90 90 90 -N 10 -lambda 1.0 "
+        "-distance 100 -detpixels 512").split()
+'''
+
+
+@pytest.mark.parametrize(("citation", "distance", "expected"), [
+    ("- the parity test", "100", ["cites no test source lines (R21: e.g. tests/test_scaling.py"]),
+    ("- tests/test_scaling.py:1-2 holds the arguments", "100", []),
+    ("- tests/test_scaling.py:1-2 holds the arguments", "99",
+     ["step 1: -distance 99, but tests/test_scaling.py:1-2 uses -distance 100 (R21)"]),
+])
+def test_memo_lint_compares_steps_with_the_cited_test_source(tmp_path, citation, distance,
+                                                             expected) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_scaling.py").write_text(R21_SOURCE)
+    memo = parse_memo(R21_MEMO.format(citation=citation, distance=distance), "memo.md")
+    found = [f.message for f in check_test_citations(memo, tmp_path)]
+    assert len(found) == len(expected)
+    assert all(e in f for e, f in zip(expected, found, strict=True))
