@@ -107,7 +107,10 @@ def _empty_diff(m: re.Match[str]) -> list[Predicate]:
 
 
 FILE_WORD = r"[\w./${}-]+\.(?:json|png|log|txt|md|npy|bin|xml|csv|h5|img)\b"
+QUOTED_REGEX_RE = re.compile(r"\bregex\s+(?P<q>[\"'])(?P<pat>.+?)(?P=q)")
 MATCHERS: list[tuple[re.Pattern[str], Matcher]] = [
+    # first: a quoted pattern is opaque ("0 errors" or a comma inside it are not clauses)
+    (QUOTED_REGEX_RE, _regex),
     (re.compile(r"\b(?:rc|exit(?:\s+code)?|return\s+code)\s*(?:=|==|of|is)?\s*(?P<rc>\d+)\b",
                 re.I), _rc),
     (re.compile(rf"\bpytest(?:\s+(?:passed|failed|skipped|errors|collected)\s*(?:{OP_RE})\s*\d+)+"),
@@ -124,7 +127,6 @@ MATCHERS: list[tuple[re.Pattern[str], Matcher]] = [
                 rf"(?P<val>{NUM})"), _compare),
     (re.compile(r"\bempty\s+diff\b|\bdiff\s+(?:is\s+)?empty\b|\bno\s+diff(?:erences)?\b", re.I),
      _empty_diff),
-    (re.compile(r"\bregex\s+(?P<q>[\"'])(?P<pat>.+?)(?P=q)"), _regex),
     (re.compile(r"\b(?P<tok>[A-Z][A-Z0-9]*_[A-Z0-9_]+)\s+lines?\b"), _token_lines),
     (re.compile(rf"(?:\bfile\s+)?{FILE_WORD}(?:\s*(?:,|\+|and)\s*{FILE_WORD})*\s+exists?\b"
                 rf"|\b(?:contains|stash|stashed|saves?|saved|writes?|produces?)\s+"
@@ -138,7 +140,16 @@ CLAUSE_SPLIT_RE = re.compile(
 
 
 def split_clauses(text: str) -> list[str]:
-    return [c.strip() for c in CLAUSE_SPLIT_RE.split(text) if c and c.strip()]
+    """Clauses of an Expect line; quoted regex patterns are never cut."""
+    quoted: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        quoted.append(match.group(0))
+        return f"\ue000{len(quoted) - 1}\ue001"
+
+    masked = QUOTED_REGEX_RE.sub(hide, text)
+    clauses = [c.strip() for c in CLAUSE_SPLIT_RE.split(masked) if c and c.strip()]
+    return [re.sub("\ue000(\\d+)\ue001", lambda m: quoted[int(m.group(1))], c) for c in clauses]
 
 
 def parse_expect(text: str) -> list[Predicate]:

@@ -157,3 +157,12 @@ def test_pytest_step_without_summary_fails(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path, cmd, stdout="ImportError while loading conftest\n", rc=4)
     outs = [check(p, ctx) for p in implicit_predicates(cmd, [], parity=False)]
     assert [o.verdict for o in outs] == ["fail", "fail"]
+
+
+def test_quoted_regex_is_opaque() -> None:
+    """Counts, commas and semicolons inside a quoted pattern belong to the pattern."""
+    preds = parse_expect('regex "^0 error\\(s\\), 0 warning\\(s\\); done$"; 2 passed')
+    assert [(p.kind, p.args) for p in preds] == [
+        ("regex", {"pattern": "^0 error\\(s\\), 0 warning\\(s\\); done$"}),
+        ("pytest", {"checks": [("passed", "==", 2)]}),
+    ]
