@@ -25,7 +25,7 @@ import os
 import sys
 
 from nanobragg.allocator import retain_freed_memory
-from nanobragg.errors import EXIT_ERROR
+from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED
 
 
 def main() -> None:
@@ -34,6 +34,9 @@ def main() -> None:
     gc.disable()
     try:
         from nanobragg.cli.main import main as run_command_line
+    except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback, as during the run
+        sys.stderr.write("\nnanobragg: interrupted\n")
+        _exit_now(EXIT_INTERRUPTED)
     finally:
         gc.enable()
     gc.freeze()

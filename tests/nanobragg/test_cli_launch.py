@@ -116,3 +116,29 @@ def test_exit_handlers_still_run(tmp_path):
                             timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("usage: nanobragg")
     assert marker.read_text() == "yes"
+
+
+def test_interrupt_while_loading_is_one_line(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def interrupted_import(name, *args, **kwargs):
+        if name == "nanobragg.cli.main":
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    def fake_exit(status: int) -> None:
+        raise _Exited(status)
+
+    monkeypatch.setattr(builtins, "__import__", interrupted_import)
+    monkeypatch.setattr(launch.os, "_exit", fake_exit)
+    monkeypatch.setattr(launch.atexit, "_run_exitfuncs", lambda: None)
+    try:
+        with pytest.raises(_Exited) as exited:
+            launch.main()
+    finally:
+        gc.unfreeze()
+    assert exited.value.status == 130
+    assert capsys.readouterr().err == "\nnanobragg: interrupted\n"
+    assert gc.isenabled()
