@@ -54,7 +54,7 @@ if [ "$rc" -ne "$want" ]; then
     echo "demo FAILED: loopkit run exited $rc (expected $want)" >&2
     exit 1
 fi
-run=$(ls -d reports/cli-flags-003/phase_k/*/ | sort | tail -n 1)
+run=$(ls -d reports/cli-flags-003/phase_k/[0-9]*T*Z/ | sort | tail -n 1)  # run stamps only
 echo
 echo "demo done. simulated image: $OUT/simulate/memo_float.bin;" \
      "comparison: $OUT/nb_compare_golden/; loopkit run: $COPY/$run"
