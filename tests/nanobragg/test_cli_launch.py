@@ -36,11 +36,11 @@ class _Exited(Exception):
         self.status = status
 
 
-def _run_launch(monkeypatch, command_status: int = 0) -> int:
+def _launch_status(monkeypatch) -> int:
+    """Run ``launch.main`` in this process; returns the status it would end the process with."""
     def fake_exit(status: int) -> None:
         raise _Exited(status)
 
-    monkeypatch.setattr("nanobragg.cli.main.main", lambda: command_status)
     monkeypatch.setattr(launch.os, "_exit", fake_exit)
     monkeypatch.setattr(launch.atexit, "_run_exitfuncs", lambda: None)  # not pytest's own
     try:
@@ -49,6 +49,11 @@ def _run_launch(monkeypatch, command_status: int = 0) -> int:
     finally:
         gc.unfreeze()
     return exited.value.status
+
+
+def _run_launch(monkeypatch, command_status: int = 0) -> int:
+    monkeypatch.setattr("nanobragg.cli.main.main", lambda: command_status)
+    return _launch_status(monkeypatch)
 
 
 @pytest.mark.parametrize("status", [0, 2, 130])
@@ -128,17 +133,8 @@ def test_interrupt_while_loading_is_one_line(monkeypatch, capsys):
             raise KeyboardInterrupt
         return real_import(name, *args, **kwargs)
 
-    def fake_exit(status: int) -> None:
-        raise _Exited(status)
-
     monkeypatch.setattr(builtins, "__import__", interrupted_import)
-    monkeypatch.setattr(launch.os, "_exit", fake_exit)
-    monkeypatch.setattr(launch.atexit, "_run_exitfuncs", lambda: None)
-    try:
-        with pytest.raises(_Exited) as exited:
-            launch.main()
-    finally:
-        gc.unfreeze()
-    assert exited.value.status == 130
+    status = _launch_status(monkeypatch)
+    assert status == 130
     assert capsys.readouterr().err == "\nnanobragg: interrupted\n"
     assert gc.isenabled()
