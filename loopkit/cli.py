@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 from rich.console import Console
 
@@ -44,6 +47,9 @@ for command in (memo, run_cmd, exec_cmd, attempt, item, plan, memory, ledger, ar
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # document bytes that are not UTF-8 print, too
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="loopkit")
 
 

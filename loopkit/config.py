@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from loopkit.errors import LoopkitError
+from loopkit.fsio import inside
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
 
@@ -79,6 +80,9 @@ class Config:
     source: Path | None = None
 
     def path(self, rel: str) -> Path:
+        """A document path from the config, refused when it (or a link on the way) leaves
+        the repository."""
+        inside(self.root, Path(rel), f"{self.source.name if self.source else 'path'} path")
         return self.root / rel
 
 

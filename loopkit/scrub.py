@@ -286,3 +286,22 @@ def one_line(text: str) -> str:
     """Free text for a one-line field: every line break (and other control character) becomes
     a space, so it cannot start a heading, an entry or a field of its own."""
     return re.sub(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+", " ", text).strip()
+
+
+def clean_text(text: str, patterns: list[str], multiline: bool = False) -> str:
+    """Free text a user gives loopkit to write (a summary, a note, a commit message): secrets
+    of the environment and token shapes redacted, and, unless ``multiline``, on one line."""
+    redacted = Redactor(dict(os.environ), patterns).text(text)
+    return redacted.strip() if multiline else one_line(redacted)
+
+
+def file_findings(path: Path, redactor: Redactor) -> int:
+    """How many secrets a file holds, read in bounded chunks."""
+    found = 0
+    try:
+        with open(path, "rb") as fh:
+            for piece in _chunks(fh):
+                found += redactor.findings(piece.decode("utf-8", errors="surrogateescape"))
+    except OSError:
+        return 0
+    return found

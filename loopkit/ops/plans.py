@@ -6,10 +6,11 @@ from datetime import datetime
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
-from loopkit.fsio import atomic_write, locked, read_text
+from loopkit.fsio import locked, read_document, write_document
 from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import resolve_plan
 from loopkit.parsers.plan import normalize_state, parse_plan
+from loopkit.scrub import clean_text
 from loopkit.writers.plan import render_plan, set_task_state
 
 STATE_INPUT = {"D": "D", "DONE": "D", "P": "P", "B": "B", " ": " ", "": " ", "TODO": " ",
@@ -36,17 +37,18 @@ def set_plan_task(cfg: Config, plan_name: str, task_id: str, raw_state: str, now
                   force: bool = False, reason: str = "") -> str:
     """Returns the note written into the guidance cell."""
     state = parse_state(raw_state)
-    if force and not reason.strip():
+    reason = clean_text(reason, cfg.env_snapshot.redact)
+    if force and not reason:
         raise LoopkitError("--force needs --reason")
     note = ""
     if state == "D":
         note = _done_note(cfg, now, evidence, attempt, force, reason)
     path = resolve_plan(cfg, plan_name)
     with locked(path):
-        plan = parse_plan(read_text(path), str(path))
+        plan = parse_plan(read_document(path), str(path))
         if plan.task(task_id) is None:
             raise LoopkitError(f"task {task_id!r} not found in {path}")
-        atomic_write(path, render_plan(set_task_state(plan, task_id, state, note)))
+        write_document(path, render_plan(set_task_state(plan, task_id, state, note)))
     return note
 
 
