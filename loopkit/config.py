@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from loopkit.errors import LoopkitError
+from loopkit.loop.roles import LoopSettings, RoleSpec, build_roles, parse_loop
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
 
@@ -76,6 +77,8 @@ class Config:
     env_snapshot: EnvSnapshot = field(default_factory=EnvSnapshot)
     c_bin_candidates: list[str] = field(
         default_factory=lambda: ["./golden_suite_generator/nanoBragg", "./nanoBragg"])
+    loop: LoopSettings = field(default_factory=LoopSettings)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
     source: Path | None = None
 
     def path(self, rel: str) -> Path:
@@ -92,12 +95,15 @@ def _merge(obj: Any, data: dict[str, Any], where: str) -> None:
 def load_config(root: Path) -> Config:
     """Load the first config file found in ``root``; defaults when there is none."""
     cfg = Config(root=root)
+    roles: dict[str, Any] = {}
     for name in CONFIG_NAMES:
         candidate = root / name
         if candidate.is_file():
-            _apply(cfg, _read(candidate), candidate.name)
+            roles = _apply(cfg, _read(candidate), candidate.name)
             cfg.source = candidate
             break
+    where = cfg.source.name if cfg.source else "loopkit.toml"
+    cfg.roles = build_roles(cfg.paths, cfg.loop, roles, where)
     return cfg
 
 
@@ -113,7 +119,9 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply(cfg: Config, data: dict[str, Any], where: str) -> None:
+def _apply(cfg: Config, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Apply every section but ``[roles]``, which is returned (its defaults need the paths)."""
+    roles: dict[str, Any] = {}
     simple = {"paths": cfg.paths, "vocab": cfg.vocab, "budgets": cfg.budgets,
               "env_snapshot": cfg.env_snapshot}
     for key, value in data.items():
@@ -126,5 +134,10 @@ def _apply(cfg: Config, data: dict[str, Any], where: str) -> None:
                     fail_on_skip=bool(prof.get("fail_on_skip", False)))
         elif key == "c_bin_candidates":
             cfg.c_bin_candidates = [str(v) for v in value]
+        elif key == "loop":
+            parse_loop(cfg.loop, dict(value), where)
+        elif key == "roles":
+            roles = dict(value)
         else:
             raise LoopkitError(f"{where}: unknown section {key!r}")
+    return roles
