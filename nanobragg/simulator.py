@@ -131,7 +131,10 @@ class Simulator:
         cwd: Path | None = None,
         log: Callable[[str], None] | None = None,
         chunk_elements: int | None = None,
+        structure_factors=None,
     ) -> None:
+        """``structure_factors``: an already loaded table for this config (e.g. shipped to a
+        worker process), used instead of reading ``-hkl``/``Fdump`` again."""
         config.validate()
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
@@ -140,6 +143,7 @@ class Simulator:
         self.chunk_elements = chunk_elements or default_chunk_elements(self.device)
         #: messages produced while resolving, printed in C's order by setup_lines
         self.notes: dict[str, list[str]] = {}
+        self._table = structure_factors
         self._resolve()
         for line in setup_lines(self, self.notes):
             self.log(line)
@@ -226,11 +230,35 @@ class Simulator:
                 self._note("oversample", line)
         return chosen
 
+    def reconfigure(self, config: SimulationConfig) -> None:
+        """Adopt ``config`` for the next :meth:`run`, keeping the loaded structure factors.
+
+        Used to render many frames with one Simulator: when only the spindle rotation (phi0,
+        osc, phistep, phisteps) differs, only the phi sweep is resolved again; otherwise
+        everything but the structure-factor table is. ``config.structure_factors`` must equal
+        the current one. Nothing is printed.
+        """
+        config.validate()
+        old = self.config
+        if config.structure_factors != old.structure_factors:
+            raise ConfigError("reconfigure: the structure factors cannot change")
+        self.config = config
+        if _only_rotation_differs(old, config):
+            self.phi = resolve_phi(config.crystal)
+            self.steps = (len(self.sources.wavelengths) * self.mosaic_domains * self.phi.steps
+                          * self.oversample * self.oversample)
+            self.report = self._make_report()
+            return
+        self.notes = {}
+        self._resolve()
+
     def _structure_factors(self):
         from nanobragg.structure_factors import load_structure_factors
 
         sf_cfg = self.config.structure_factors
-        table = load_structure_factors(sf_cfg, self.cwd)
+        if self._table is None:
+            self._table = load_structure_factors(sf_cfg, self.cwd)
+        table = self._table
         for line in table.messages:
             self._note("structure_factors", line)
         mode = sf_cfg.interpolation
@@ -444,6 +472,23 @@ class Simulator:
             return None
         hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
         return int(hit[0]) if len(hit) else None
+
+
+_ROTATION_FIELDS = ("phi0", "osc", "phistep", "phisteps")
+
+
+def _only_rotation_differs(old: SimulationConfig, new: SimulationConfig) -> bool:
+    """True when ``new`` equals ``old`` but for the crystal's phi fields (sections compared by
+    identity, as :func:`dataclasses.replace` keeps the untouched ones)."""
+    sections = ("detector", "beam", "structure_factors", "sampling", "quirks")
+    if any(getattr(old, name) is not getattr(new, name) for name in sections):
+        return False
+    if (old.dtype, old.device) != (new.dtype, new.device):
+        return False
+    if old.seed != new.seed and old.crystal.misset_random and old.crystal.misset_seed is None:
+        return False  # the random misset follows the noise seed
+    a, b = vars(old.crystal), vars(new.crystal)
+    return all(a[k] is b[k] or k in _ROTATION_FIELDS for k in a)
 
 
 def _leaves(config: SimulationConfig):
