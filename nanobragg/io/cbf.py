@@ -77,7 +77,7 @@ def header_lines(h: CBFHeader) -> list[str]:
         f"# Image: {h.image}",
         f"# Wavelength {h.wavelength_A:.6f} A",
         f"# Detector_distance {h.distance_m:.6f} m",
-        f"# Beam_xy ({h.beam_x_px:.2f}, {h.beam_y_px:.2f}) pixels",
+        f"# Beam_xy ({h.beam_x_px:.4f}, {h.beam_y_px:.4f}) pixels",
         f"# Start_angle {h.start_angle_deg:.4f} deg.",
         f"# Angle_increment {h.angle_increment_deg:.4f} deg.",
         f"# Detector_2theta {h.two_theta_deg:.4f} deg.",
