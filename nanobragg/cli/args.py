@@ -10,15 +10,16 @@ Semantics follow the C program (``nanoBragg.c``, argument loop and header pre-pa
 * Values are stored raw (converted to SI); rules that C applies after parsing (pixel counts
   from sizes, phi steps, divergence and dispersion steps, ...) are resolved by the engine.
 
-Deliberate deviations (see ``docs/cli.md``): flags match exactly, so C's substring collisions
-(``-twotheta_axis`` also setting two-theta, ``-misset_seed`` also eating misset angles) do not
-happen; an unknown flag, a missing value or a value that is not a number is an error (C ignores
-the flag or reads ``atof`` garbage as 0); an integer flag needs an integer.
+Tokens are matched to flags as C matches them (:mod:`nanobragg.cli.cmatch`: substring tests,
+so ``-mosaic_domains`` is ``-mosaic_dom``, ``-twotheta_axis`` also sets two-theta, tokens C
+ignores are ignored), each surprise noted in :attr:`ParsedArgs.notices`; ``-strict_flags`` or
+``-quirks corrected`` match exactly and refuse unknown flags and stray words. Deliberate
+deviations (see ``docs/cli.md``): a missing value or a value that is not a number is an error (C
+reads ``atof`` garbage as 0); an integer flag needs an integer.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nanobragg.cli import inputs
+from nanobragg.cli import cmatch, inputs
 from nanobragg.config import (
     Convention,
     CrystalShape,
@@ -111,6 +112,8 @@ class ParsedArgs:
     mask_file: str | None = None
     mat_file: str | None = None
     source_file: str | None = None
+    #: one line per token read differently from an exact reading (C's matching), for stderr
+    notices: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -800,6 +803,10 @@ def _build_table() -> None:
           f"floating-point precision (default from ${DTYPE_ENV}; beyond C)",
           R, "float32|float64", "", "float32")
     _flag("-device", text, _apply_device, "torch device (beyond C)", R, "cpu|cuda[:N]", "", "cpu")
+    _flag(cmatch.STRICT_FLAG, None, _nothing,
+          "match flags exactly: refuse unknown flags and stray words instead of reading them as "
+          "the C program does (also implied by -quirks corrected; beyond C)", R,
+          default="C's substring matching")
     _flag("-quirks", text, _apply_quirks,
           "'c': reproduce C's quirks bit for bit; 'corrected': fixed physics (beyond C)", R,
           "c|corrected", "", "c")
@@ -841,12 +848,7 @@ def _read_fixed(flag: Flag, argv: list[str], i: int) -> tuple[list[Any], int]:
 
 def suggest(token: str) -> str | None:
     """The flag closest to ``token``, if any is close."""
-    lowered = {name.lower(): name for name in FLAGS}
-    key = "-" + token.lower().lstrip("-")
-    if key in lowered:
-        return lowered[key]
-    close = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
-    return lowered[close[0]] if close else None
+    return cmatch.suggest(token, FLAGS)
 
 
 def _unknown(token: str, previous: Flag | None) -> ArgumentError:
@@ -858,13 +860,14 @@ def _unknown(token: str, previous: Flag | None) -> ArgumentError:
     return ArgumentError(f"unexpected argument {token!r}{after} (flags start with '-'){tail}")
 
 
-def _read_headers(st: _State, argv: list[str]) -> None:
+def _read_headers(st: _State, argv: list[str], strict: bool) -> None:
     """C's pre-pass: the last ``-mask`` and the last ``-img`` name SMV files whose headers
     initialise the detector, the mask first, then the image."""
     names: dict[str, str] = {}
     for i, token in enumerate(argv[:-1]):
-        if token in ("-mask", "-img") and argv[i + 1] not in FLAGS:
-            names[token] = argv[i + 1]
+        for name in cmatch.header_flags(token, strict):
+            if argv[i + 1] not in FLAGS:
+                names[name] = argv[i + 1]
     if "-mask" in names:
         st.parsed.mask_file = names["-mask"]
         smv = inputs.read_smv(st.cwd / names["-mask"], names["-mask"])
@@ -930,15 +933,27 @@ def parse_args(
     env = os.environ if env is None else env
     if env.get(DTYPE_ENV):
         st.cfg.dtype = parse_dtype(env[DTYPE_ENV], f"${DTYPE_ENV}")
-    _read_headers(st, argv)
+    strict = cmatch.wants_strict(argv)
+    _read_headers(st, argv, strict)
     i, previous = 0, None
     while i < len(argv):
-        flag = FLAGS.get(argv[i])
-        if flag is None:
-            raise _unknown(argv[i], previous)
-        reader = flag.reader or _read_fixed
-        values, i = reader(flag, argv, i)
+        if strict:
+            flag, also = FLAGS.get(argv[i]), []
+            if flag is None:
+                raise _unknown(argv[i], previous)
+        else:
+            found = cmatch.resolve(argv, i, FLAGS)
+            if found.notice:
+                st.parsed.notices.append(found.notice)
+            if found.flag is None:
+                i += max(found.ignored, 1)
+                continue
+            flag, also = found.flag, found.also
+        start = i
+        values, i = (flag.reader or _read_fixed)(flag, argv, i)
         flag.apply(st, values)
+        for other in also:  # C's collisions: the other flag reads the same tokens with atof
+            other.apply(st, cmatch.c_values(other, argv, start))
         previous = flag
     _check_combinations(st.cfg)
     return st.parsed

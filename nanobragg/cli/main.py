@@ -350,6 +350,9 @@ def _print(line: str) -> None:
 def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> int:
     """One nanobragg run (errors propagate as exceptions)."""
     parsed = parse_args(argv, cwd)
+    for notice in parsed.notices:
+        sys.stderr.write(f"{PROG}: warning: {notice}\n")
+    sys.stderr.flush()
     if parsed.show_help:
         sys.stdout.write(usage_text())
         return 0

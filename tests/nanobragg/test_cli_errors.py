@@ -34,15 +34,18 @@ def smv_file(width: int, height: int, extra: str = "", data_bytes: int | None = 
 
 #: (id, argv, {file name: content}, words the message must contain)
 CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
-    # unknown flags and stray words
-    ("unknown_flag_suggests", BASE + ["-distanse", "100"], {},
+    # unknown flags and stray words: refused with exact matching (-strict_flags or
+    # -quirks corrected); by default they are ignored as C ignores them (test_cli_cmatch.py)
+    ("unknown_flag_suggests", BASE + ["-strict_flags", "-distanse", "100"], {},
      ["-distanse", "did you mean -distance"]),
-    ("double_dash", BASE + ["--detpixels", "8"], {}, ["did you mean -detpixels"]),
-    ("c_example_dispstep", BASE + ["-dispstep", "3"], {}, ["did you mean -dispsteps"]),
-    ("unknown_flag_no_match", BASE + ["-zzzzqqqq"], {}, ["unknown flag", "nanobragg -h"]),
-    ("stray_word", BASE + ["banana"], {}, ["unexpected argument", "banana"]),
-    ("extra_cell_value", ["-cell", "1", "2", "3", "90", "90", "90", "7"] + BASE[7:], {},
-     ["unexpected argument '7'"]),
+    ("double_dash", BASE + ["-strict_flags", "--detpixels", "8"], {}, ["did you mean -detpixels"]),
+    ("c_example_dispstep", BASE + ["-quirks", "corrected", "-dispstep", "3"], {},
+     ["did you mean -dispsteps"]),
+    ("unknown_flag_no_match", BASE + ["-zzzzqqqq", "-strict_flags"], {},
+     ["unknown flag", "nanobragg -h"]),
+    ("stray_word", BASE + ["-strict_flags", "banana"], {}, ["unexpected argument", "banana"]),
+    ("extra_cell_value", ["-cell", "1", "2", "3", "90", "90", "90", "7", "-strict_flags"]
+     + BASE[7:], {}, ["unexpected argument '7'"]),
     # missing and garbled values
     ("missing_value_at_end", BASE + ["-distance"], {}, ["-distance", "missing value", "end"]),
     ("missing_value_before_flag", BASE + ["-lambda", "-N", "3"], {}, ["-lambda", "missing value"]),
@@ -207,7 +210,7 @@ def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args",
     [
-        BASE + ["-distanse", "100"],
+        BASE + ["-strict_flags", "-distanse", "100"],
         BASE + ["-img", str(DATA_DIR / "small_P1.hkl")],
     ],
     ids=["unknown_flag", "bad_input_file"],
