@@ -212,6 +212,8 @@ class StructureFactorConfig:
     interpolation: Interpolation = Interpolation.AUTO
     #: MTZ amplitude column (None = the first column of type F)
     mtz_column: str | None = None
+    #: ``-stol``/``-4stol``/``-Q`` table as typed: C reads it (``reading NAME``), never uses it
+    stol_file: str | None = None
 
 
 @dataclass

@@ -359,6 +359,7 @@ def _apply_sourcefile(st: _State, values: list[Any]) -> None:
 def _apply_stol(st: _State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
     inputs.read_stol_table(st.cwd / values[0], values[0])
+    st.cfg.structure_factors.stol_file = values[0]
 
 
 def _apply_mtz(st: _State, values: list[Any]) -> None:

@@ -372,7 +372,9 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
     for line in run_parameter_lines(parsed):
         log(line)
     image = render(sim, out, log)
-    log("")
+    # C prints the interpolation-fallback warning while rendering; its last line ends where the
+    # blank line after the render would
+    log(sim.report.interpolation_warning or "")
     log(solid_angle_line(sim))
     plan = plan_outputs(image, sim, parsed, cwd, log)
     write_all(plan.files)
