@@ -276,6 +276,10 @@ def validate(config: SimulationConfig) -> None:
         raise ConfigError("detector pixel counts must not be negative")
     if not _value(beam.wavelength) > 0:
         raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m")
+    if beam.dispersion is not None and not abs(beam.dispersion) < 2.0:
+        # the spectrum spans lambda * (1 -+ dispersion/2): it would reach 0 (C divides by it)
+        raise ConfigError(f"-dispersion {beam.dispersion * 100:g}%: must be below 200%, or the "
+                          "spectrum reaches wavelength 0")
     if _value(det.distance) is not None and not _value(det.distance) > 0:
         raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm")
     for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis"):

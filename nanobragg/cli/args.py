@@ -562,7 +562,8 @@ def _build_table() -> None:
     _flag("-mtz", text, _apply_mtz, "read F from an MTZ file (gemmi, symmetry-expanded; beyond C)",
           SF, "FILE", "", "none")
     _flag("-mtz_column", text, _set("structure_factors.mtz_column"),
-          "MTZ amplitude column (beyond C; not supported yet, refused)",
+          "MTZ amplitude column, of type F or G (a phase or intensity column is refused; "
+          "beyond C)",
           SF, "LABEL", "", "first F column")
     _flag("-default_F", num, _set("structure_factors.default_F"),
           "F of every reflection not in the -hkl file", SF, "F", "", "0")
