@@ -39,8 +39,9 @@ from nanobragg.config import (
     Pivot,
     Quirks,
     SimulationConfig,
+    check_device,
 )
-from nanobragg.errors import NanoBraggError
+from nanobragg.errors import ConfigError, NanoBraggError
 from nanobragg.io.smv import SMVImage
 
 #: environment variable giving the default of ``-dtype``
@@ -381,16 +382,11 @@ def parse_dtype(word: str, source: str) -> torch.dtype:
 
 
 def _apply_device(st: _State, values: list[Any]) -> None:
-    word = values[0]
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
-        raise ArgumentError(f"-device: expected cpu, cuda or cuda:N, got {word!r}")
-    if word.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ArgumentError(f"-device {word}: CUDA is not available on this machine")
-        index = int(word.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ArgumentError(f"-device {word}: only {torch.cuda.device_count()} CUDA device(s)")
-    st.cfg.device = word
+    try:
+        check_device(values[0])
+    except ConfigError as exc:
+        raise ArgumentError(f"-device: {exc}") from None
+    st.cfg.device = values[0]
 
 
 def _apply_quirks(st: _State, values: list[Any]) -> None:
