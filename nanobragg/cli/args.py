@@ -85,6 +85,7 @@ class OutputOptions:
     #: extra outputs beyond C
     cbf_file: str | None = None
     h5_file: str | None = None
+    png_file: str | None = None
 
     def files(self) -> list[tuple[str, str]]:
         """(flag, file name) of every file this run writes, in C's order, extras last."""
@@ -97,6 +98,8 @@ class OutputOptions:
             out.append(("-cbf", self.cbf_file))
         if self.h5_file:
             out.append(("-h5", self.h5_file))
+        if self.png_file:
+            out.append(("-pngfile", self.png_file))
         return out
 
 
@@ -770,6 +773,9 @@ def _build_table() -> None:
           "SMV uint16 image with Poisson noise (+ adc)", OUT, "FILE", "", DEFAULT_NOISEFILE)
     _flag("-pgmfile -pgmimage", text, _each(_set("out.pgmfile"), _const("out.write_pgm", True)),
           "8-bit PGM preview", OUT, "FILE", "", DEFAULT_PGMFILE)
+    _flag("-pngfile", text, _set("out.png_file"),
+          "PNG preview with a colour bar in photons/pixel, on the PGM's scale (beyond C)", OUT,
+          "FILE", "", "none")
     _flag("-nonoise", None, _const("out.write_noise", False), "no noise image (no noise RNG)", OUT,
           default="noise on")
     _flag("-nopgm", None, _const("out.write_pgm", False), "no PGM image", OUT, default="PGM on")
