@@ -39,8 +39,9 @@ from nanobragg.config import (
     Pivot,
     Quirks,
     SimulationConfig,
+    check_device,
 )
-from nanobragg.errors import NanoBraggError
+from nanobragg.errors import ConfigError, NanoBraggError
 from nanobragg.io.smv import SMVImage
 
 #: environment variable giving the default of ``-dtype``
@@ -84,6 +85,7 @@ class OutputOptions:
     #: extra outputs beyond C
     cbf_file: str | None = None
     h5_file: str | None = None
+    png_file: str | None = None
 
     def files(self) -> list[tuple[str, str]]:
         """(flag, file name) of every file this run writes, in C's order, extras last."""
@@ -96,6 +98,8 @@ class OutputOptions:
             out.append(("-cbf", self.cbf_file))
         if self.h5_file:
             out.append(("-h5", self.h5_file))
+        if self.png_file:
+            out.append(("-pngfile", self.png_file))
         return out
 
 
@@ -359,6 +363,7 @@ def _apply_sourcefile(st: _State, values: list[Any]) -> None:
 def _apply_stol(st: _State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
     inputs.read_stol_table(st.cwd / values[0], values[0])
+    st.cfg.structure_factors.stol_file = values[0]
 
 
 def _apply_mtz(st: _State, values: list[Any]) -> None:
@@ -380,16 +385,11 @@ def parse_dtype(word: str, source: str) -> torch.dtype:
 
 
 def _apply_device(st: _State, values: list[Any]) -> None:
-    word = values[0]
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
-        raise ArgumentError(f"-device: expected cpu, cuda or cuda:N, got {word!r}")
-    if word.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ArgumentError(f"-device {word}: CUDA is not available on this machine")
-        index = int(word.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ArgumentError(f"-device {word}: only {torch.cuda.device_count()} CUDA device(s)")
-    st.cfg.device = word
+    try:
+        check_device(values[0])
+    except ConfigError as exc:
+        raise ArgumentError(f"-device: {exc}") from None
+    st.cfg.device = values[0]
 
 
 def _apply_quirks(st: _State, values: list[Any]) -> None:
@@ -561,7 +561,8 @@ def _build_table() -> None:
     _flag("-mtz", text, _apply_mtz, "read F from an MTZ file (gemmi, symmetry-expanded; beyond C)",
           SF, "FILE", "", "none")
     _flag("-mtz_column", text, _set("structure_factors.mtz_column"),
-          "MTZ amplitude column (beyond C; not supported yet, refused)",
+          "MTZ amplitude column, of type F or G (a phase or intensity column is refused; "
+          "beyond C)",
           SF, "LABEL", "", "first F column")
     _flag("-default_F", num, _set("structure_factors.default_F"),
           "F of every reflection not in the -hkl file", SF, "F", "", "0")
@@ -772,6 +773,9 @@ def _build_table() -> None:
           "SMV uint16 image with Poisson noise (+ adc)", OUT, "FILE", "", DEFAULT_NOISEFILE)
     _flag("-pgmfile -pgmimage", text, _each(_set("out.pgmfile"), _const("out.write_pgm", True)),
           "8-bit PGM preview", OUT, "FILE", "", DEFAULT_PGMFILE)
+    _flag("-pngfile", text, _set("out.png_file"),
+          "PNG preview with a colour bar in photons/pixel, on the PGM's scale (beyond C)", OUT,
+          "FILE", "", "none")
     _flag("-nonoise", None, _const("out.write_noise", False), "no noise image (no noise RNG)", OUT,
           default="noise on")
     _flag("-nopgm", None, _const("out.write_pgm", False), "no PGM image", OUT, default="PGM on")

@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from nanobragg.io.smv import c_atof
+
 STRICT_FLAG = "-strict_flags"
 
 
@@ -256,17 +258,10 @@ def c_known(token: str) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------
-# C's atof/atoi, for the values a colliding flag reads
+# C's atoi (atof: nanobragg.io.smv.c_atof), for the values a colliding flag reads
 # ------------------------------------------------------------------------------------------------
 
-_ATOF = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _ATOI = re.compile(r"\s*[+-]?\d+")
-
-
-def c_atof(token: str) -> float:
-    """C's ``atof`` for decimal text: the longest numeric prefix, 0 if there is none."""
-    found = _ATOF.match(token)
-    return float(found.group()) if found else 0.0
 
 
 def c_atoi(token: str) -> int:
