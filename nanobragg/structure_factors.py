@@ -153,6 +153,14 @@ def read_hkl(path: Path, name: str | None = None) -> HKLData:
     return HKLData(indices, amplitudes, name)
 
 
+#: MTZ column types that hold structure-factor amplitudes (F, and F(+)/F(-))
+AMPLITUDE_TYPES = ("F", "G")
+MTZ_TYPE_NAMES = {"P": "phase", "J": "intensity", "K": "anomalous intensity", "Q": "sigma",
+                  "L": "anomalous sigma", "D": "anomalous difference", "W": "weight",
+                  "A": "phase probability", "I": "integer", "H": "Miller index", "B": "batch",
+                  "Y": "M/ISYM", "R": "real number"}
+
+
 def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> HKLData:
     """Read amplitudes from an MTZ file with gemmi and expand them to a complete P1 list.
 
@@ -176,13 +184,18 @@ def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> 
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputFileError(f"{name}: cannot read MTZ file ({exc})") from exc
     labels = [c.label for c in mtz.columns]
+    amp = [c.label for c in mtz.columns if c.type in AMPLITUDE_TYPES]
     if column is None:
-        amp = [c.label for c in mtz.columns if c.type == "F"]
         if not amp:
             raise InputFileError(f"{name}: no amplitude (type F) column; columns are {labels}")
         column = amp[0]
     elif column not in labels:
         raise InputFileError(f"{name}: no column {column!r}; columns are {labels}")
+    elif column not in amp:
+        kind = mtz.column_with_label(column).type
+        what = MTZ_TYPE_NAMES.get(kind, "not an amplitude")
+        raise InputFileError(f"-mtz_column {column}: {name} column of MTZ type {kind} ({what}), "
+                             f"not amplitudes; amplitude columns are {amp}")
     data = np.array(mtz.array, dtype=np.float64)
     hkl = np.rint(data[:, :3]).astype(np.int64)
     values = data[:, labels.index(column)]
