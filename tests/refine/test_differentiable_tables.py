@@ -16,7 +16,8 @@ def _table() -> StructureFactorTable:
     rng = np.random.default_rng(5)
     h, k, l = np.meshgrid(np.arange(-3, 4), np.arange(-2, 3), np.arange(-3, 3), indexing="ij")
     indices = np.stack([h.ravel(), k.ravel(), l.ravel()], axis=1)
-    return StructureFactorTable.from_hkl(HKLData(indices, rng.uniform(50, 150, len(indices)), "test"))
+    amplitudes = rng.uniform(50, 150, len(indices))
+    return StructureFactorTable.from_hkl(HKLData(indices, amplitudes, "test"))
 
 
 def _points(n: int = 40, spread: float = 1.2) -> tuple[torch.Tensor, ...]:
