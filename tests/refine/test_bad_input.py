@@ -64,9 +64,9 @@ def test_raw_image_without_shape(tmp_path, capsys):
 
 def test_bad_model_argument(observed, tmp_path, capsys):
     status, err = _run(capsys, ["--image", str(observed), "--refine", "distance", "--out",
-                                str(tmp_path / "o"), "--", *model_args(TRUTH), "-distnce", "3"])
+                                str(tmp_path / "o"), "--", *model_args(TRUTH), "-distance", "abc"])
     assert status == 2
-    _one_line_error(err, "-distnce")
+    _one_line_error(err, "-distance", "abc")
 
 
 def test_n_of_the_square_lattice_is_refused(observed, tmp_path, capsys):
