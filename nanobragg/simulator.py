@@ -133,9 +133,9 @@ class Simulator:
         chunk_elements: int | None = None,
         structure_factors=None,
     ) -> None:
-        """``structure_factors``: an already loaded table for this config (e.g. shipped to a
-        worker process), used instead of reading ``-hkl``/``Fdump`` again."""
         config.validate()
+        #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
+        self._given_table = structure_factors
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.log = log or (lambda line: None)
@@ -143,7 +143,6 @@ class Simulator:
         self.chunk_elements = chunk_elements or default_chunk_elements(self.device)
         #: messages produced while resolving, printed in C's order by setup_lines
         self.notes: dict[str, list[str]] = {}
-        self._table = structure_factors
         self._resolve()
         for line in setup_lines(self, self.notes):
             self.log(line)
@@ -256,9 +255,9 @@ class Simulator:
         from nanobragg.structure_factors import load_structure_factors
 
         sf_cfg = self.config.structure_factors
-        if self._table is None:
-            self._table = load_structure_factors(sf_cfg, self.cwd)
-        table = self._table
+        if self._given_table is None:  # loaded once: reconfigure() keeps it
+            self._given_table = load_structure_factors(sf_cfg, self.cwd)
+        table = self._given_table
         for line in table.messages:
             self._note("structure_factors", line)
         mode = sf_cfg.interpolation
@@ -458,6 +457,21 @@ class Simulator:
         self.state = state
         return image.reshape(g.spixels, g.fpixels)
 
+
+    def pixel_renderer(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """A function (slow[P], fast[P]) -> photons [P] for any pixels of this model.
+
+        The result keeps the autograd graph to every tensor field of the config, so a caller
+        can run forward and backward chunk by chunk (refinement); ROI and mask do not apply.
+        """
+        inp = self.kernel_inputs()
+        self._attach_term_function(inp, self.geometry.spixels * self.geometry.fpixels)
+        state = KernelState()
+
+        def render(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+            return render_chunk(inp, slow.to(self.device), fast.to(self.device), state)
+
+        return render
 
     @staticmethod
     def _printout_rows(slow, fast, printout, pixel) -> list[int]:

@@ -1,4 +1,5 @@
-"""CBF images with Pilatus miniCBF headers (``-cbf``, ``nanobragg-series --format cbf``).
+"""CBF images with Pilatus miniCBF headers (``-cbf``, ``nanobragg-series --format cbf``),
+and reading any CBF image through fabio (:func:`read_cbf`).
 
 A miniCBF is one CIF data block: the ``PILATUS_1.2`` header text (the ``# Key value`` lines the
 DIALS/dxtbx Pilatus reader, XDS and CrystFEL read: pixel size, sensor thickness, exposure time
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,3 +158,20 @@ def _block_name(name: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
     return cleaned or "image"
 
+
+def read_cbf(path: str | os.PathLike[str]) -> np.ndarray:
+    """The pixels of a CBF file as a float64 [slow, fast] array.
+
+    Raises:
+        ImportError: fabio is not installed.
+        ValueError: the file cannot be decoded as a 2-D CBF image.
+    """
+    import fabio
+
+    try:
+        data = fabio.open(str(path)).data
+    except Exception as exc:  # noqa: BLE001 - fabio raises many types for undecodable files
+        raise ValueError(f"{path}: not a readable CBF image ({exc})") from None
+    if data is None or np.ndim(data) != 2:
+        raise ValueError(f"{path}: CBF holds no 2-D image")
+    return np.asarray(data, dtype=np.float64)

@@ -1,4 +1,5 @@
-"""NXmx HDF5 files (``-h5``, ``nanobragg-series --format h5``): the layout DIALS imports.
+"""NXmx HDF5 files (``-h5``, ``nanobragg-series --format h5``): the layout DIALS imports;
+and reading one frame of an HDF5 image file (:func:`read_hdf5_image`).
 
 One ``/entry`` (``definition = "NXmx"``) holding
 
@@ -21,6 +22,7 @@ frame this is (x, y, z)_NeXus = (-z, y, x)_lab. Lengths of the chain are in mm, 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +34,8 @@ DETECTOR = "/entry/instrument/detector"
 _TRANSFORMS = f"{DETECTOR}/transformations"
 _MODULE = f"{DETECTOR}/module"
 _PHI = "/entry/sample/transformations/phi"
+#: datasets tried in order when none is named
+IMAGE_DATASETS = ("entry/data/data", "image", "data")
 
 
 @dataclass(frozen=True)
@@ -197,3 +201,35 @@ def nxmx_bytes(geometry: NXmxGeometry, scan: NXmxScan, frames: np.ndarray, image
         for i, frame in enumerate(stack):
             dataset[i] = frame
     return buffer.getvalue()
+
+
+def read_hdf5_image(path: str | os.PathLike[str], dataset: str | None = None,
+                    frame: int = 0) -> np.ndarray:
+    """One 2-D frame of an HDF5 image file as float64 [slow, fast].
+
+    A 3-D dataset is a stack of frames [frame, slow, fast]; ``frame`` picks one.
+
+    Raises:
+        ImportError: h5py is not installed.
+        ValueError: no such dataset, or it is not an image.
+    """
+    import h5py
+    import hdf5plugin  # noqa: F401 - registers the bitshuffle filter of NXmx frames
+
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable HDF5 file ({exc})") from None
+    with handle:
+        names = [dataset] if dataset else [n for n in IMAGE_DATASETS if n in handle]
+        if not names or names[0] not in handle:
+            raise ValueError(f"{path}: no image dataset (looked for "
+                             f"{', '.join(names if dataset else IMAGE_DATASETS)})")
+        data = handle[names[0]]
+        if data.ndim == 3:
+            if not 0 <= frame < data.shape[0]:
+                raise ValueError(f"{path}: frame {frame} outside 0..{data.shape[0] - 1}")
+            return np.asarray(data[frame], dtype=np.float64)
+        if data.ndim != 2:
+            raise ValueError(f"{path}: dataset {names[0]} is {data.ndim}-D, not an image")
+        return np.asarray(data, dtype=np.float64)
