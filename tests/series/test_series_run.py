@@ -149,7 +149,7 @@ def test_bad_series_flags_fail_in_one_line_writing_nothing(tmp_path, monkeypatch
     ([*SMALL, "-phi", "3"], "frame argument -phi: set by the series, use --phi0"),
     ([*SMALL, "-noisefile", "x.img"], "frame argument -noisefile: set by the series"),
     ([*SMALL, "-seed", "4"], "use --seed"),
-    ([*SMALL, "-no_such_flag"], "frame arguments: "),
+    ([*SMALL, "-strict_flags", "-no_such_flag"], "frame arguments: "),
     ([], "no frame arguments"),
 ])
 def test_bad_frame_arguments_fail_in_one_line_writing_nothing(tmp_path, monkeypatch, capsys,
