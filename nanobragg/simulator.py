@@ -38,7 +38,6 @@ from nanobragg.kernel import (
     KernelInputs,
     KernelState,
     bragg_terms,
-    fast_path_allowed,
     render_chunk,
 )
 from nanobragg.setup_log import setup_lines
@@ -273,7 +272,7 @@ class Simulator:
         table_eff, table_first = self._orientation_tables(phi)
         xtal = self.crystal
         sf = self._sf_callable()
-        return KernelInputs(
+        inp = KernelInputs(
             geometry=self.geometry,
             oversample=self.oversample,
             incident=(-self.sources.directions).to(dev, dtype),
@@ -302,11 +301,11 @@ class Simulator:
             dtype=dtype,
             device=dev,
         )
+        inp.term_function = bragg_terms(inp)
+        return inp
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
-        """Use the fused (optionally compiled) term function when no quirk needs masks."""
-        if not fast_path_allowed(inp):
-            return
+        """The fused term function of plain sums, compiled for large jobs (accel)."""
         per_pixel = (inp.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
                      * inp.orientations.shape[0] * inp.orientations.shape[1])
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * per_pixel,
