@@ -29,21 +29,23 @@ def sincg_split(
 ) -> torch.Tensor:
     """sin(N π h)/sin(π h) in ``dtype``, for h = ``index`` = ``whole`` + ``frac`` (float64).
 
-    Both arguments are reduced in float64 before the cast: sin(π h) = (-1)^whole sin(π frac),
-    and sin(π (N h - whole)) = (-1)^whole sin(π N h) takes the same sign, with N h - whole
-    reduced modulo 2. The low precision then only sees arguments within [-π, π], so float32
-    loses nothing near the Bragg peaks at any N (an unreduced float32 argument is off by
-    N·|h|·6e-8 rad). The value is C's ``sincg(M_PI*h, N)`` for any N, and so is its gradient.
+    Both arguments are reduced in float64 before the cast, to within half a turn of a zero of
+    the sine: sin(π h) = (-1)^whole sin(π frac), and with m = round(N h), sin(π N h) =
+    (-1)^m sin(π (N h - m)). The low precision then only sees |argument| <= π/2, where its
+    relative error stays that of one rounding, so float32 loses nothing near the Bragg peaks at
+    any N (an unreduced float32 argument is off by N·|h|·6e-8 rad, and one near π leaves the
+    sine few correct digits). The value is C's ``sincg(M_PI*h, N)`` for any N, and so is its
+    gradient.
     """
     turns = index * n.to(index.dtype)
-    turns = turns.sub_(whole) if not turns.requires_grad else turns - whole
-    wraps = torch.round(turns.detach() * 0.5).mul_(2.0)
-    turns = turns.sub_(wraps) if not turns.requires_grad else turns - wraps
+    nearest = torch.round(turns.detach())
+    rest = turns.sub_(nearest) if not turns.requires_grad else turns - nearest
+    odd = torch.remainder(nearest.add_(whole), 2.0).to(dtype) != 0
     x = frac.to(dtype)
     zero = x == 0
     safe = x + zero
-    ratio = torch.sin(turns.to(dtype).mul_(math.pi)) / torch.sin(safe * math.pi)
-    return torch.where(zero, n.to(dtype), ratio)
+    ratio = torch.sin(rest.to(dtype).mul_(math.pi)) / torch.sin(safe * math.pi)
+    return torch.where(zero, n.to(dtype), torch.where(odd, -ratio, ratio))
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:

@@ -130,8 +130,12 @@ class Simulator:
         cwd: Path | None = None,
         log: Callable[[str], None] | None = None,
         chunk_elements: int | None = None,
+        force_running_sum: bool = False,
     ) -> None:
+        """``force_running_sum`` reduces by C's running sum where plain sums give the same
+        image (for tests that hold the two reductions together)."""
         config.validate()
+        self.force_running_sum = force_running_sum
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.log = log or (lambda line: None)
@@ -275,8 +279,9 @@ class Simulator:
         inp = KernelInputs(
             geometry=self.geometry,
             oversample=self.oversample,
-            incident=(-self.sources.directions).to(dev, dtype),
-            wavelengths=self._wavelengths().to(dev, dtype),
+            # the per-pixel stage runs in float64 whatever the dtype (kernel.render_chunk)
+            incident=(-self.sources.directions).to(dev, torch.float64),
+            wavelengths=self._wavelengths().to(dev, torch.float64),
             orientations=table_eff.to(dev, torch.float64),
             orientations_first=table_first.to(dev, torch.float64),
             n_cells=(xtal.Na.to(dev), xtal.Nb.to(dev), xtal.Nc.to(dev)),
@@ -289,7 +294,7 @@ class Simulator:
             interpolate=self.interpolate,
             kahn_factor=self.config.beam.kahn_factor,
             nopolar=self.config.beam.nopolar,
-            polar_vector=self.axes.polar.to(dev, dtype),
+            polar_vector=self.axes.polar.to(dev, torch.float64),
             fluence=self.fluence,
             water_background=self.water_background,
             dmin=self.config.sampling.dmin,
@@ -302,6 +307,7 @@ class Simulator:
             device=dev,
         )
         inp.term_function = bragg_terms(inp)
+        inp.force_running_sum = self.force_running_sum
         return inp
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
