@@ -86,7 +86,12 @@ def lattice_factor(
     dh, dk, dl = h - torch.ceil(h - 0.5), k - torch.ceil(k - 0.5), l - torch.ceil(l - 0.5)
     if shape is CrystalShape.ROUND:
         hrad_sqr = dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc
-        return na * nb * nc * ROUND_XTAL_SCALE * sinc3(math.pi * sqrt(hrad_sqr * fudge))
+        # sinc3 is even, so at hrad = 0 it is 1 with zero slope; keeping sqrt away from 0 keeps
+        # the gradient finite there (sqrt'(0) = inf times a zero slope is NaN)
+        arg = hrad_sqr * fudge
+        zero = arg == 0
+        shaped = torch.where(zero, 1.0, sinc3(math.pi * sqrt(torch.where(zero, 1.0, arg))))
+        return na * nb * nc * ROUND_XTAL_SCALE * shaped
     rs = reciprocal.to(h.dtype)
     dx = dh * rs[0, 0] + dk * rs[1, 0] + dl * rs[2, 0]
     dy = dh * rs[0, 1] + dk * rs[1, 1] + dl * rs[2, 1]

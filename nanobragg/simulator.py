@@ -130,12 +130,15 @@ class Simulator:
         cwd: Path | None = None,
         log: Callable[[str], None] | None = None,
         chunk_elements: int | None = None,
+        structure_factors=None,
         force_running_sum: bool = False,
     ) -> None:
         """``force_running_sum`` reduces by C's running sum where plain sums give the same
         image (for tests that hold the two reductions together)."""
         config.validate()
         self.force_running_sum = force_running_sum
+        #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
+        self._given_table = structure_factors
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.log = log or (lambda line: None)
@@ -233,7 +236,8 @@ class Simulator:
         from nanobragg.structure_factors import load_structure_factors
 
         sf_cfg = self.config.structure_factors
-        table = load_structure_factors(sf_cfg, self.cwd)
+        table = (self._given_table if self._given_table is not None
+                 else load_structure_factors(sf_cfg, self.cwd))
         for line in table.messages:
             self._note("structure_factors", line)
         mode = sf_cfg.interpolation
@@ -435,6 +439,21 @@ class Simulator:
         self.state = state
         return image.reshape(g.spixels, g.fpixels)
 
+
+    def pixel_renderer(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """A function (slow[P], fast[P]) -> photons [P] for any pixels of this model.
+
+        The result keeps the autograd graph to every tensor field of the config, so a caller
+        can run forward and backward chunk by chunk (refinement); ROI and mask do not apply.
+        """
+        inp = self.kernel_inputs()
+        self._attach_term_function(inp, self.geometry.spixels * self.geometry.fpixels)
+        state = KernelState()
+
+        def render(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+            return render_chunk(inp, slow.to(self.device), fast.to(self.device), state)
+
+        return render
 
     @staticmethod
     def _printout_rows(slow, fast, printout, pixel) -> list[int]:

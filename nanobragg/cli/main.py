@@ -26,6 +26,7 @@ from nanobragg.config import SimulationConfig
 from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, NanoBraggError
 from nanobragg.io.atomic import atomic_open
 from nanobragg.io.pgm import pgm_header_bytes
+from nanobragg.io.png import png_bytes
 from nanobragg.io.raw import float_image_bytes
 from nanobragg.io.scaling import ImageStats, image_stats, int_image, intfile_scale, pgm_image
 from nanobragg.io.scaling import pgm_scale as auto_pgm_scale
@@ -95,6 +96,8 @@ def check_outputs(out: OutputOptions, cwd: Path) -> None:
         _require("fabio", "-cbf")
     if out.h5_file:
         _require("h5py", "-h5")
+    if out.png_file:
+        _require("matplotlib", "-pngfile")
 
 
 def _require(module: str, flag: str) -> None:
@@ -201,8 +204,8 @@ def plan_outputs(
     ints = int_image(image, int_scale, out.adc, roi)
     say(f"writing {out.intfile} as 2-byte integers")
     files.append(("-intfile", cwd / out.intfile, smv_bytes(header, ints)))
+    scale = auto_pgm_scale(out.pgmscale, stats.rmsd, int_scale)
     if out.write_pgm:
-        scale = auto_pgm_scale(out.pgmscale, stats.rmsd, int_scale)
         say(f"pgm_scale = {c_format_g(scale)}")
         pgm = pgm_image(image, scale, roi)
         say(f"writing {out.pgmfile} as 1-byte integers")
@@ -220,6 +223,9 @@ def plan_outputs(
         files.append(("-cbf", cwd / out.cbf_file, _cbf_bytes(ints, report)))
     if out.h5_file:
         files.append(("-h5", cwd / out.h5_file, _h5_bytes(image, report)))
+    if out.png_file:
+        title = f"{Path(out.png_file).name}: float image, PGM scale {c_format_g(scale)}"
+        files.append(("-pngfile", cwd / out.png_file, png_bytes(image, scale, title)))
     return OutputPlan(files, lines)
 
 
@@ -350,6 +356,9 @@ def _print(line: str) -> None:
 def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> int:
     """One nanobragg run (errors propagate as exceptions)."""
     parsed = parse_args(argv, cwd)
+    for notice in parsed.notices:
+        sys.stderr.write(f"{PROG}: warning: {notice}\n")
+    sys.stderr.flush()
     if parsed.show_help:
         sys.stdout.write(usage_text())
         return 0
@@ -369,7 +378,9 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
     for line in run_parameter_lines(parsed):
         log(line)
     image = render(sim, out, log)
-    log("")
+    # C prints the interpolation-fallback warning while rendering; its last line ends where the
+    # blank line after the render would
+    log(sim.report.interpolation_warning or "")
     log(solid_angle_line(sim))
     plan = plan_outputs(image, sim, parsed, cwd, log)
     write_all(plan.files)

@@ -431,6 +431,9 @@ def run_golden(s: Session) -> int:
     prefix = py_prefix(opts.py_cmd)
     work = s.scratch("py")
     data_dir = case_dir.resolve().parent / "data"
+    if not data_dir.is_dir():  # inputs from the working directory, as in the live mode
+        args = absolutize_inputs(args, Path.cwd())
+        data_dir = Path.cwd() / "data"
     try:
         res = run_side(
             "py",

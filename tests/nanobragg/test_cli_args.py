@@ -124,7 +124,7 @@ def test_pilatus_roi_case():
 def test_misset_random_case():
     xtal = golden("misset_random").simulation.crystal
     assert xtal.misset_random is True and xtal.misset is None
-    assert xtal.misset_seed == 42  # exact matching: -misset_seed does not eat misset angles
+    assert xtal.misset_seed == 42  # -misset_seed sets angles as in C, the later -misset wins
 
 
 def test_sourcefile_case_rows_with_nan():
@@ -308,11 +308,11 @@ def test_vector_flags_switch_to_custom_and_convention_flag_resets():
     assert det.convention is Convention.CUSTOM
 
 
-def test_no_substring_collisions():
-    det = parse("-twotheta_axis", "1", "0", "0").simulation.detector
+def test_no_substring_collisions_with_strict_flags():
+    det = parse("-strict_flags", "-twotheta_axis", "1", "0", "0").simulation.detector
     assert det.twotheta == 0.0 and det.pivot is None  # C would set twotheta = 1 deg
     assert det.twotheta_axis == (1.0, 0.0, 0.0)
-    xtal = parse("-misset_seed", "5", *CELL).simulation.crystal
+    xtal = parse("-misset_seed", "5", *CELL, "-quirks", "corrected").simulation.crystal
     assert xtal.misset is None and xtal.misset_seed == 5
 
 
