@@ -169,3 +169,22 @@ def test_float64_is_c_float_image_on_large_detectors_live(ref, tmp_path):
     ours = render(ref["args"], torch.float64, tmp_path).astype(np.float32)
     differing = int((ours != c_image).sum())
     assert differing == 0, f"{differing} pixels differ from C's float image"
+
+
+def test_sqrt_is_correctly_rounded_and_keeps_both_tangents():
+    import math
+
+    import torch.autograd.forward_ad as fwAD
+
+    from nanobragg.geometry3d import sqrt
+
+    x = torch.linspace(1e-3, 1.1e-2, 20001, dtype=torch.float64)
+    assert sqrt(x).tolist() == [math.sqrt(v) for v in x.tolist()]
+    point = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    sqrt(point).backward()
+    assert float(point.grad) == pytest.approx(0.5 / math.sqrt(2.0), rel=1e-15)
+    with fwAD.dual_level():
+        dual = fwAD.make_dual(torch.tensor([2.0], dtype=torch.float64),
+                              torch.ones(1, dtype=torch.float64))
+        tangent = fwAD.unpack_dual(sqrt(dual)).tangent
+    assert tangent is not None and float(tangent[0]) == pytest.approx(0.5 / math.sqrt(2.0))
