@@ -38,7 +38,6 @@ from nanobragg.kernel import (
     KernelInputs,
     KernelState,
     bragg_terms,
-    fast_path_allowed,
     render_chunk,
 )
 from nanobragg.setup_log import setup_lines
@@ -132,8 +131,12 @@ class Simulator:
         log: Callable[[str], None] | None = None,
         chunk_elements: int | None = None,
         structure_factors=None,
+        force_running_sum: bool = False,
     ) -> None:
+        """``force_running_sum`` reduces by C's running sum where plain sums give the same
+        image (for tests that hold the two reductions together)."""
         config.validate()
+        self.force_running_sum = force_running_sum
         #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
         self._given_table = structure_factors
         self.config = config
@@ -300,11 +303,12 @@ class Simulator:
         table_eff, table_first = self._orientation_tables(phi)
         xtal = self.crystal
         sf = self._sf_callable()
-        return KernelInputs(
+        inp = KernelInputs(
             geometry=self.geometry,
             oversample=self.oversample,
-            incident=(-self.sources.directions).to(dev, dtype),
-            wavelengths=self._wavelengths().to(dev, dtype),
+            # the per-pixel stage runs in float64 whatever the dtype (kernel.render_chunk)
+            incident=(-self.sources.directions).to(dev, torch.float64),
+            wavelengths=self._wavelengths().to(dev, torch.float64),
             orientations=table_eff.to(dev, torch.float64),
             orientations_first=table_first.to(dev, torch.float64),
             n_cells=(xtal.Na.to(dev), xtal.Nb.to(dev), xtal.Nc.to(dev)),
@@ -317,7 +321,7 @@ class Simulator:
             interpolate=self.interpolate,
             kahn_factor=self.config.beam.kahn_factor,
             nopolar=self.config.beam.nopolar,
-            polar_vector=self.axes.polar.to(dev, dtype),
+            polar_vector=self.axes.polar.to(dev, torch.float64),
             fluence=self.fluence,
             water_background=self.water_background,
             dmin=self.config.sampling.dmin,
@@ -329,11 +333,12 @@ class Simulator:
             dtype=dtype,
             device=dev,
         )
+        inp.term_function = bragg_terms(inp)
+        inp.force_running_sum = self.force_running_sum
+        return inp
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
-        """Use the fused (optionally compiled) term function when no quirk needs masks."""
-        if not fast_path_allowed(inp):
-            return
+        """The fused term function of plain sums, compiled for large jobs (accel)."""
         per_pixel = (inp.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
                      * inp.orientations.shape[0] * inp.orientations.shape[1])
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * per_pixel,
