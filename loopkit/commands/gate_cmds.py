@@ -72,7 +72,7 @@ def check_cmd(app: App, base: str, turns: bool) -> None:
     if turns:
         check_turns_cmd(app)
         return
-    report = run_gate(app.cfg, base)
+    report = run_gate(app.cfg, base, app.now)
     for f in report.findings:
         app.console.print(f"{f.level}: {f.message}", markup=False, highlight=False)
     errors = sum(f.level == "error" for f in report.findings)
@@ -108,12 +108,12 @@ def commit_cmd(app: App, message: str, actor: str | None, focus: str | None,
                base: str, no_check: bool) -> None:
     """Commit loopkit's documents and cited runs, with Loopkit-* trailers."""
     if not no_check:
-        report = run_gate(app.cfg, base)
+        report = run_gate(app.cfg, base, app.now)
         errors = [f for f in report.findings if f.level == "error"]
         if errors:
             for f in errors:
                 app.console.print(f"error: {f.message}", markup=False)
             raise SystemExit(1)
-    req = CommitRequest(message, actor, focus, list(runs), attempt_n, list(include))
+    req = CommitRequest(message, actor, focus, list(runs), attempt_n, list(include), base)
     sha, staged = make_commit(app.cfg, req)
     app.console.print(f"committed {sha[:10]} ({len(staged)} path(s))", highlight=False)
