@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +23,7 @@ from loopkit.fsio import atomic_write, read_text, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
+from loopkit.records import tool_versions
 from loopkit.requires import SKIPPED, unmet
 from loopkit.runner import ShellSession
 from loopkit.runplan import PlannedStep
@@ -36,8 +36,8 @@ from loopkit.runrecord import (
     write_run,
 )
 from loopkit.scrub import PathScrubber
-from loopkit.shellwords import variables_used
-from loopkit.snapshot import Redactor, env_snapshot, git_snapshot, tool_versions
+from loopkit.shellwords import resolve_first_command, search_path, variables_used
+from loopkit.snapshot import Redactor, env_snapshot, git_snapshot
 from loopkit.summary import render_commands, render_summary
 
 MAX_ARTIFACT_FILES = 500
@@ -81,8 +81,9 @@ def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
 
 
 def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
-    """The steps' environment: ours plus the env profile, STAMP/RUN_DIR, and PATH with the
-    running interpreter's folder first (its python, pytest, nb-compare without activation)."""
+    """The steps' environment: the caller's own (PATH as given, so their python, pytest and
+    tools run), the env profile, STAMP/RUN_DIR, and the folders ``[run] path_prepend`` asks
+    for first on PATH."""
     env = dict(os.environ)
     if req.env_profile:
         profile = req.cfg.env_profiles.get(req.env_profile)
@@ -90,15 +91,15 @@ def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
             raise LoopkitError(f"unknown env profile {req.env_profile!r}")
         env.update(profile.set)
     env.update({"STAMP": stamp, "RUN_DIR": str(run_dir), "LOOPKIT_RUN_ID": stamp})
-    env["PATH"] = venv_first_path(env.get("PATH", ""))
+    env["PATH"] = prepend_path(env.get("PATH", ""), req.cfg.run.path_prepend, req.cfg.root)
     return env
 
 
-def venv_first_path(path: str) -> str:
-    """``PATH`` with the folder of ``sys.executable`` (not resolved: a venv's bin/) first."""
-    bindir = str(Path(sys.executable).parent)
-    rest = [p for p in path.split(os.pathsep) if p and p != bindir]
-    return os.pathsep.join([bindir, *rest])
+def prepend_path(path: str, folders: list[str], root: Path) -> str:
+    """``PATH`` with the configured folders first (relative ones taken from the root)."""
+    first = [str(Path(f) if os.path.isabs(f) else root / f) for f in folders]
+    rest = [p for p in path.split(os.pathsep) if p and p not in first]
+    return os.pathsep.join([*first, *rest])
 
 
 def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str]) -> RunRecord:
@@ -110,7 +111,7 @@ def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str])
               if req.memo_path else {"path": None, "sha256": None, "adhoc": True}),
         focus={"raw": focus.raw, "item_id": focus.item_id, "plan_task": focus.plan_task,
                "anchor": focus.anchor} if focus else {},
-        git=git_snapshot(root), env=env_snapshot(env, req.cfg),
+        git=git_snapshot(root), env={**env_snapshot(env, req.cfg), **search_path(env)},
         tools=tool_versions(root, env, req.cfg),
         steps=[StepRecord(i=p.i, cmd=p.cmd, expect_text=p.step.expect,
                           stdout=f"steps/{p.i:02d}.out", stderr=f"steps/{p.i:02d}.err",
@@ -173,15 +174,18 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
 def _run_steps(req: RunRequest, run: RunRecord, run_dir: Path, session: ShellSession,
                redactor: Redactor, console: Console, env: dict[str, str]) -> None:
     stop = False
+    where = {"PATH": env.get("PATH", ""), "PWD": str(req.cfg.root)}  # the shell's, step by step
     for planned, rec in zip(req.shell, run.steps, strict=True):
         if stop:
             rec.status = "not_run"
             continue
         reasons = unmet(planned.requires, env, req.cfg.root)
+        rec.resolved = resolve_first_command(planned.cmd, where["PATH"], Path(where["PWD"]))
         if reasons:
             _skip_one(planned, rec, "; ".join(reasons), console)
         else:
-            _run_one(req, planned, rec, run_dir, session, redactor, console)
+            variables = _run_one(req, planned, rec, run_dir, session, redactor, console)
+            where.update({k: v for k, v in variables.items() if k in where and v})
         write_run(run, run_dir)
         stop = rec.status in ("timeout", "aborted")
 
@@ -197,13 +201,15 @@ def _skip_one(planned: PlannedStep, rec: StepRecord, reason: str, console: Conso
 
 
 def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Path,
-             session: ShellSession, redactor: Redactor, console: Console) -> None:
+             session: ShellSession, redactor: Redactor, console: Console) -> dict[str, str]:
+    """Run one step; returns the shell variables it reported (PATH and PWD among them)."""
     script = run_dir / "steps" / f"{planned.i:02d}.sh"
     script.write_text(planned.cmd + "\n", encoding="utf-8")
     short = planned.cmd.splitlines()[0][:90]
     console.print(f"  [cyan]step {planned.i}[/] {escape(short)}")
     rec.status, rec.start = "running", iso(req.clock())
     names = [n for n in variables_used(planned.cmd) if not redactor.is_secret_name(n)]
+    names += [n for n in ("PATH", "PWD") if n not in names]
     out, err = run_dir / rec.stdout, run_dir / rec.stderr
     result = session.run_step(script, out, err, req.timeout_s, names)
     rec.rc, rec.status = result.rc, result.status
@@ -222,6 +228,7 @@ def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Pa
         rec.status, f"[red]{rec.status}[/]")
     console.print(f"    {mark} rc={rec.rc} {rec.duration_s:.1f}s " + escape(" ".join(
         f"{o.verdict}:{o.pred}" for o in rec.expect if o.verdict != "pass")))
+    return result.variables
 
 
 def _finalize(req: RunRequest, run: RunRecord, run_dir: Path, redactor: Redactor) -> None:
@@ -232,7 +239,10 @@ def _finalize(req: RunRequest, run: RunRecord, run_dir: Path, redactor: Redactor
     run.skipped_steps = [{"i": s.i, "requires": s.requires, "reason": s.skip_reason}
                          for s in run.steps if s.status == SKIPPED]
     run.verdict, run.counts = compute_verdict(run)
-    atomic_write(run_dir / "env.json", _json({"env": run.env, "tools": run.tools}))
+    atomic_write(run_dir / "env.json", _json({
+        "env": run.env, "tools": run.tools,
+        "commands": [{"step": s.i, **(s.resolved or {})} for s in run.steps]}))
+    atomic_write(run_dir / "commands.txt", redactor.text(render_commands(run, req)))
     atomic_write(run_dir / "git.json", _json(run.git))
     atomic_write(run_dir / "summary.md", redactor.text(render_summary(run)))
     scrubber = PathScrubber(req.cfg.root)
