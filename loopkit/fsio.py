@@ -19,15 +19,19 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from loopkit.errors import LoopkitError, ParseError
 
-LOCK_TIMEOUT_S = 60.0
+#: how long a command waits for another loopkit command's short read-modify-write; a lock held
+#: longer belongs to a stuck or long-running process, which the error then names
+LOCK_TIMEOUT_S = 10.0
 
 
 LOCK_DIR = ".loopkit/locks"
@@ -70,13 +74,65 @@ def lock_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
-    """Hold an exclusive inter-process lock for ``path`` (released on process death)."""
+def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an exclusive inter-process lock for ``path`` (released on process death). The wait
+    is ``LOCK_TIMEOUT_S`` unless ``$LOOPKIT_LOCK_WAIT_S`` says otherwise."""
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("LOOPKIT_LOCK_WAIT_S", LOCK_TIMEOUT_S))
+        except ValueError:
+            timeout = LOCK_TIMEOUT_S
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = lock_path(path)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock), timeout=timeout):
-        yield
+    if lock.parent.parent.name == ".loopkit":
+        ignore_private_dir(lock.parent.parent)
+    try:
+        with FileLock(str(lock), timeout=timeout):
+            _write_holder(lock)
+            yield
+    except Timeout:
+        raise LoopkitError(f"{path.name} is locked by {_holder(lock)}; try again when it "
+                           f"ends (lock file {lock})") from None
+
+
+def _write_holder(lock: Path) -> None:
+    """Who holds the lock (pid, command, since when), for the one-line error of a waiter."""
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200] if sys.argv else "?"
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with contextlib.suppress(OSError):
+        Path(f"{lock}.holder").write_text(f"{os.getpid()}\n{since}\n{command}\n",
+                                         encoding="utf-8")
+
+
+def _holder(lock: Path) -> str:
+    try:
+        pid, since, command = Path(f"{lock}.holder").read_text(encoding="utf-8").split("\n")[:3]
+        alive = _alive(int(pid))
+    except (OSError, ValueError):
+        return "another process"
+    state = "" if alive else " (no longer running; its lock is still held)"
+    return f"pid {pid} ({command}) since {since}{state}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def ignore_private_dir(folder: Path) -> None:
+    """``.loopkit/`` ignores itself (a ``.gitignore`` of ``*`` inside), so loopkit's private
+    files never show up untracked in a user's repository, whatever its own .gitignore says."""
+    marker = folder / ".gitignore"
+    if not marker.exists():
+        with contextlib.suppress(OSError):
+            marker.write_text("# loopkit's private folder (locks, journals): never committed\n*\n",
+                              encoding="utf-8")
 
 
 def write_target(path: Path) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from loopkit.fsio import atomic_write, inside, json_text, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
+from loopkit.records import tool_versions
 from loopkit.requires import SKIPPED, unmet
 from loopkit.runlog import RunFolder, record_run
 from loopkit.runner import ShellSession
@@ -35,8 +35,8 @@ from loopkit.runrecord import (
     compute_verdict,
 )
 from loopkit.scrub import PathScrubber, Redactor
-from loopkit.shellwords import variables_used
-from loopkit.snapshot import env_snapshot, git_snapshot, tool_versions
+from loopkit.shellwords import resolve_first_command, search_path, variables_used
+from loopkit.snapshot import env_snapshot, git_snapshot
 from loopkit.summary import render_commands, render_summary
 
 MAX_ARTIFACT_FILES = 500
@@ -89,8 +89,9 @@ def mint_run_dir(root: Path, run_root: str, now: datetime,
 
 
 def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
-    """The steps' environment: ours plus the env profile, STAMP/RUN_DIR, and PATH with the
-    running interpreter's folder first (its python, pytest, nb-compare without activation)."""
+    """The steps' environment: the caller's own (PATH as given, so their python, pytest and
+    tools run), the env profile, STAMP/RUN_DIR, and the folders ``[run] path_prepend`` asks
+    for first on PATH."""
     env = dict(os.environ)
     if req.env_profile:
         profile = req.cfg.env_profiles.get(req.env_profile)
@@ -98,15 +99,15 @@ def shell_env(req: RunRequest, stamp: str, run_dir: Path) -> dict[str, str]:
             raise LoopkitError(f"unknown env profile {req.env_profile!r}")
         env.update(profile.set)
     env.update({"STAMP": stamp, "RUN_DIR": str(run_dir), "LOOPKIT_RUN_ID": stamp})
-    env["PATH"] = venv_first_path(env.get("PATH", ""))
+    env["PATH"] = prepend_path(env.get("PATH", ""), req.cfg.run.path_prepend, req.cfg.root)
     return env
 
 
-def venv_first_path(path: str) -> str:
-    """``PATH`` with the folder of ``sys.executable`` (not resolved: a venv's bin/) first."""
-    bindir = str(Path(sys.executable).parent)
-    rest = [p for p in path.split(os.pathsep) if p and p != bindir]
-    return os.pathsep.join([bindir, *rest])
+def prepend_path(path: str, folders: list[str], root: Path) -> str:
+    """``PATH`` with the configured folders first (relative ones taken from the root)."""
+    first = [str(Path(f) if os.path.isabs(f) else root / f) for f in folders]
+    rest = [p for p in path.split(os.pathsep) if p and p not in first]
+    return os.pathsep.join([*first, *rest])
 
 
 def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str]) -> RunRecord:
@@ -118,7 +119,7 @@ def _new_record(req: RunRequest, stamp: str, run_dir: Path, env: dict[str, str])
               if req.memo_path else {"path": None, "sha256": None, "adhoc": True}),
         focus={"raw": focus.raw, "item_id": focus.item_id, "plan_task": focus.plan_task,
                "anchor": focus.anchor} if focus else {},
-        git=git_snapshot(root), env=env_snapshot(env, req.cfg),
+        git=git_snapshot(root), env={**env_snapshot(env, req.cfg), **search_path(env)},
         tools=tool_versions(root, env, req.cfg),
         steps=[StepRecord(i=p.i, cmd=p.cmd, expect_text=p.step.expect,
                           stdout=f"steps/{p.i:02d}.out", stderr=f"steps/{p.i:02d}.err",
@@ -209,15 +210,18 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
 def _run_steps(req: RunRequest, run: RunRecord, session: ShellSession, writer: Recorder,
                console: Console, env: dict[str, str]) -> None:
     stop = False
+    where = {"PATH": env.get("PATH", ""), "PWD": str(req.cfg.root)}  # the shell's, step by step
     for planned, rec in zip(req.shell, run.steps, strict=True):
         if stop:
             rec.status = "not_run"
             continue
         reasons = unmet(planned.requires, env, req.cfg.root)
+        rec.resolved = resolve_first_command(planned.cmd, where["PATH"], Path(where["PWD"]))
         if reasons:
             _skip_one(planned, rec, "; ".join(reasons), console)
         else:
-            _run_one(req, planned, rec, session, writer, console)
+            variables = _run_one(req, planned, rec, session, writer, console)
+            where.update({k: v for k, v in variables.items() if k in where and v})
         writer.run(run, force=False)
         stop = rec.status in ("timeout", "aborted")
 
@@ -233,13 +237,15 @@ def _skip_one(planned: PlannedStep, rec: StepRecord, reason: str, console: Conso
 
 
 def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, session: ShellSession,
-             writer: Recorder, console: Console) -> None:
+             writer: Recorder, console: Console) -> dict[str, str]:
+    """Run one step; returns the shell variables it reported (PATH and PWD among them)."""
     run_dir = writer.folder.path
     writer.text(f"steps/{planned.i:02d}.sh", planned.cmd + "\n")  # the redacted copy
     short = writer.redactor.text(planned.cmd.splitlines()[0][:90])
     console.print(f"  [cyan]step {planned.i}[/] {escape(short)}")
     rec.status, rec.start = "running", iso(req.clock())
     names = [n for n in variables_used(planned.cmd) if not writer.redactor.is_secret_name(n)]
+    names += [n for n in ("PATH", "PWD") if n not in names]
     out, err = writer.folder.file(rec.stdout), writer.folder.file(rec.stderr)
     result = session.run_step(planned.i, planned.cmd, out, err, req.timeout_s, names)
     rec.rc, rec.status = result.rc, result.status
@@ -256,6 +262,7 @@ def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, session: Sh
         rec.status, f"[red]{rec.status}[/]")
     console.print(f"    {mark} rc={rec.rc} {rec.duration_s:.1f}s " + escape(" ".join(
         f"{o.verdict}:{o.pred}" for o in rec.expect if o.verdict != "pass")))
+    return result.variables
 
 
 def _finalize(req: RunRequest, run: RunRecord, writer: Recorder) -> None:
@@ -266,7 +273,10 @@ def _finalize(req: RunRequest, run: RunRecord, writer: Recorder) -> None:
     run.skipped_steps = [{"i": s.i, "requires": s.requires, "reason": s.skip_reason}
                          for s in run.steps if s.status == SKIPPED]
     run.verdict, run.counts = compute_verdict(run)
-    writer.json("env.json", {"env": run.env, "tools": run.tools})
+    writer.json("env.json", {
+        "env": run.env, "tools": run.tools,
+        "commands": [{"step": s.i, **(s.resolved or {})} for s in run.steps]})
+    writer.text("commands.txt", render_commands(run, req))
     writer.json("git.json", run.git)
     writer.text("summary.md", render_summary(run))
     own = {"run.json", "env.json", "git.json", "summary.md", "commands.txt"}

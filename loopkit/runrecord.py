@@ -40,6 +40,8 @@ class StepRecord:
     expect: list[Outcome] = field(default_factory=list)
     requires: list[str] = field(default_factory=list)
     skip_reason: str | None = None
+    #: the step's first command as the shell found it: {"command", "kind", "path"}
+    resolved: dict[str, Any] | None = None
 
 
 @dataclass

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import platform
-import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from loopkit.config import Config
-from loopkit.fsio import sha256_file
 from loopkit.scrub import REDACTED, Redactor, matches_name
 
 
@@ -62,39 +56,3 @@ def env_snapshot(env: dict[str, str], cfg: Config) -> dict[str, str]:
             continue
         out[name] = REDACTED if redactor.is_secret_name(name) else redactor.text(env[name])
     return out
-
-
-def resolve_c_binary(root: Path, env: dict[str, str], cfg: Config) -> dict[str, Any]:
-    """NB_C_BIN precedence: env, then the configured candidates. Records path and sha256."""
-    candidates = ([env["NB_C_BIN"]] if env.get("NB_C_BIN") else []) + cfg.c_bin_candidates
-    for cand in candidates:
-        path = (root / cand) if not os.path.isabs(cand) else Path(cand)
-        if path.is_file():
-            return {"path": cand, "sha256": sha256_file(path), "source": (
-                "NB_C_BIN" if env.get("NB_C_BIN") == cand else "default")}
-    return {"path": None, "sha256": None, "searched": candidates}
-
-
-def _torch_versions() -> dict[str, str | None]:
-    """torch and CUDA versions read from torch/version.py without importing torch."""
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        return {"torch": None, "cuda": None}
-    version_py = Path(list(spec.submodule_search_locations)[0]) / "version.py"
-    try:
-        text = version_py.read_text(encoding="utf-8")
-    except OSError:
-        return {"torch": None, "cuda": None}
-    found = dict(re.findall(r"^(__version__|cuda)\s*(?::\s*\w+(?:\[\w+\])?)?\s*=\s*['\"]([^'\"]*)",
-                            text, re.M))
-    return {"torch": found.get("__version__"), "cuda": found.get("cuda")}
-
-
-def tool_versions(root: Path, env: dict[str, str], cfg: Config) -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "python_executable": sys.executable,
-        "platform": platform.platform(),
-        **_torch_versions(),
-        "c_binary": resolve_c_binary(root, env, cfg),
-    }

@@ -14,6 +14,7 @@ spread, N) accept a float or a 0-d ``torch.Tensor`` (which may carry ``requires_
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -212,6 +213,8 @@ class StructureFactorConfig:
     interpolation: Interpolation = Interpolation.AUTO
     #: MTZ amplitude column (None = the first column of type F)
     mtz_column: str | None = None
+    #: ``-stol``/``-4stol``/``-Q`` table as typed: C reads it (``reading NAME``), never uses it
+    stol_file: str | None = None
 
 
 @dataclass
@@ -266,14 +269,33 @@ def _check_unit_vector(name: str, v: Vec3 | None) -> None:
         raise ConfigError(f"{name}: vector {v} is not a unit vector (length {norm:.6g})")
 
 
+def check_device(device: torch.device | str) -> None:
+    """Refuse a device this machine cannot run on, in one line (torch would raise its own
+    AssertionError or RuntimeError deep inside the first tensor operation)."""
+    word = str(device)
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
+        raise ConfigError(f"device {word!r}: expected cpu, cuda or cuda:N")
+    if word.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {word!r}: CUDA is not available on this machine")
+        index = int(word.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {word!r}: only {torch.cuda.device_count()} CUDA device(s)")
+
+
 def validate(config: SimulationConfig) -> None:
     det, beam, xtal = config.detector, config.beam, config.crystal
+    check_device(config.device)
     if not det.pixel_size > 0:
         raise ConfigError(f"pixel size must be positive, got {det.pixel_size * 1e3:g} mm")
     if det.fpixels < 0 or det.spixels < 0:
         raise ConfigError("detector pixel counts must not be negative")
     if not _value(beam.wavelength) > 0:
         raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m")
+    if beam.dispersion is not None and not abs(beam.dispersion) < 2.0:
+        # the spectrum spans lambda * (1 -+ dispersion/2): it would reach 0 (C divides by it)
+        raise ConfigError(f"-dispersion {beam.dispersion * 100:g}%: must be below 200%, or the "
+                          "spectrum reaches wavelength 0")
     if _value(det.distance) is not None and not _value(det.distance) > 0:
         raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm")
     for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis"):

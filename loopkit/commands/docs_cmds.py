@@ -6,6 +6,7 @@ import click
 
 from loopkit.app import App, pass_app
 from loopkit.fsio import locked, write_document
+from loopkit.ledger_dates import blame_times
 from loopkit.lint import lint_ledger
 from loopkit.ops.archive import archive_attempts, archived_duplicates
 from loopkit.ops.attempts import AttemptRequest, add_attempt
@@ -131,9 +132,14 @@ def ledger() -> None:
 @ledger.command("lint")
 @pass_app
 def ledger_lint(app: App) -> None:
-    """Duplicate ids, index/item mismatches, attempt numbering, budgets. Exit 1 on errors."""
+    """Duplicate ids, index/item mismatches, attempt numbering and dates, budgets.
+
+    Every Attempt header style counts. An Attempt dated after the commit that wrote it (git
+    blame), or after now when not committed yet, is an error. Exit 1 on errors."""
     parsed = load_ledger(app.cfg)
-    findings = lint_ledger(parsed, app.cfg) + archived_duplicates(app.cfg, parsed)
+    written = blame_times(app.root, app.cfg.paths.ledger)
+    findings = (lint_ledger(parsed, app.cfg, app.now, written)
+                + archived_duplicates(app.cfg, parsed))
     for f in findings:
         app.console.print(f"{parsed.path}:{f.line}: {f.level}: {f.message}", markup=False,
                           highlight=False)

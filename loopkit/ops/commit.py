@@ -11,6 +11,8 @@ import git
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
 from loopkit.ops.docs import plan_files
+from loopkit.ops.gate import cited_runs
+from loopkit.ops.overrides import overrides_rel
 from loopkit.runrecord import find_run
 from loopkit.scrub import Redactor, clean_text, file_findings
 
@@ -25,6 +27,7 @@ class CommitRequest:
     runs: list[str] = field(default_factory=list)
     attempt: int | None = None
     include: list[str] = field(default_factory=list)
+    base: str = "HEAD"
 
 
 def commit_message(req: CommitRequest, redact: list[str] | None = None) -> str:
@@ -51,9 +54,13 @@ def commit_message(req: CommitRequest, redact: list[str] | None = None) -> str:
 
 
 def candidate_paths(cfg: Config, req: CommitRequest) -> list[str]:
-    paths = [cfg.paths.ledger, cfg.paths.archive, cfg.paths.memory, cfg.paths.memo]
+    """loopkit's documents, the override record, the run folders named with --run and those
+    that the turn's new Attempts and done flips cite (a clone must find every cited run), and
+    the --include paths."""
+    paths = [cfg.paths.ledger, cfg.paths.archive, cfg.paths.memory, cfg.paths.memo,
+             overrides_rel(cfg)]
     paths += [str(p.relative_to(cfg.root)) for p in plan_files(cfg)]
-    for run_id in req.runs:
+    for run_id in dict.fromkeys([*req.runs, *cited_runs(cfg, req.base)]):
         paths.append(str(find_run(cfg.root, cfg.paths.reports, run_id).parent
                          .relative_to(cfg.root)))
     return paths + list(req.include)
