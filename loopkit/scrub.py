@@ -35,6 +35,8 @@ BINARY_SNIFF_BYTES = 8192
 #: a secret value this long is replaced wherever it occurs; a shorter one only as a whole word
 MIN_SECRET_LEN = 8
 MIN_SHORT_SECRET_LEN = 3
+#: secret-looking variable names (loopkit.toml [env_snapshot] redact replaces them)
+SECRET_NAMES = ("*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*")
 NOT_SECRETS = {"true", "false", "yes", "no", "none", "null", "enabled", "disabled", "on", "off"}
 #: names the patterns would match that hold no secret (the shell's working directories)
 NOT_SECRET_NAMES = {"PWD", "OLDPWD"}
