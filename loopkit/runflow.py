@@ -154,6 +154,9 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
     atomic_write(run_dir / "commands.txt", redactor.text(render_commands(run, req)))
     write_run(run, run_dir)
     console.print(f"[bold]loopkit run[/] {stamp} -> {run.run_dir} ({len(req.shell)} step(s))")
+    for planned in req.manual:
+        first = planned.step.text.strip().splitlines()[0][:90] if planned.step.text.strip() else ""
+        console.print(f"  [dim]step {planned.i} (manual, not run)[/] {escape(first)}")
     session = ShellSession(root, env, run_dir / "shell.log")
     try:
         with _sigterm_as_interrupt():

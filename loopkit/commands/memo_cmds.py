@@ -17,6 +17,7 @@ from loopkit.model import Memo
 from loopkit.ops.docs import load_ledger
 from loopkit.parsers.memo import memo_focus, parse_do_now, require_memo
 from loopkit.predicates import parse_expect
+from loopkit.shellwords import step_policy
 from loopkit.writers.memo import render_memo
 
 
@@ -28,7 +29,8 @@ def load_memo(app: App, raw: str | None) -> tuple[Path, Memo]:
         path = app.root / path
     if not path.is_file():
         raise LoopkitError(f"memo not found: {path}")
-    return path, require_memo(read_text(path), str(raw or app.cfg.paths.memo))
+    return path, require_memo(read_text(path), str(raw or app.cfg.paths.memo),
+                              step_policy(app.cfg))
 
 
 @click.group()
