@@ -33,6 +33,7 @@ Deliberate differences from C (C silently misreads in all of these cases):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -373,6 +374,15 @@ class StructureFactorTable:
     source: str = "none"
     messages: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the grid as a tensor that lookups read instead of ``grid`` (refinement: F as parameters;
+    #: lookups are then differentiable with respect to it). Same shape as ``grid``.
+    grid_tensor: torch.Tensor | None = field(default=None, repr=False, compare=False)
+
+    def with_grid_tensor(self, grid: torch.Tensor) -> StructureFactorTable:
+        """This table with its F values taken from ``grid`` (shape of :attr:`grid`)."""
+        if self.grid is None or tuple(grid.shape) != self.grid.shape:
+            raise ValueError("grid tensor must have the shape of the table's grid")
+        return dataclasses.replace(self, _cache={}, grid_tensor=grid)
 
     # ---------------------------------------------------------------- construction
 
@@ -438,6 +448,8 @@ class StructureFactorTable:
 
     def _grid_on(self, like: torch.Tensor) -> torch.Tensor:
         """Flat padded grid in ``like``'s dtype/device (cached)."""
+        if self.grid_tensor is not None:
+            return self.grid_tensor.reshape(-1).to(like.device, like.dtype)
         key = (like.dtype, like.device)
         if key not in self._cache:
             self._cache[key] = torch.as_tensor(self.grid.reshape(-1)).to(like.device, like.dtype)
@@ -481,9 +493,13 @@ class StructureFactorTable:
 
     def _bordered_grid_on(self, like: torch.Tensor) -> torch.Tensor:
         """Flat grid of the listed range inside a one-cell border of ``default_F`` (cached)."""
+        h_range, k_range, l_range = self.ranges
+        if self.grid_tensor is not None:
+            inner = self.grid_tensor[:h_range, :k_range, :l_range].to(like.device, like.dtype)
+            return torch.nn.functional.pad(inner, (1, 1, 1, 1, 1, 1),
+                                           value=self.default_F).reshape(-1)
         key = ("bordered", like.dtype, like.device)
         if key not in self._cache:
-            h_range, k_range, l_range = self.ranges
             bordered = np.full((h_range + 2, k_range + 2, l_range + 2), self.default_F)
             bordered[1:-1, 1:-1, 1:-1] = self.grid[:h_range, :k_range, :l_range]
             self._cache[key] = torch.as_tensor(bordered.reshape(-1)).to(like.device, like.dtype)
