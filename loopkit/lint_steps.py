@@ -99,7 +99,16 @@ def simple_commands(cmd: str) -> list[str]:
             cur.append(ch)
         i += 1
     parts.append("".join(cur))
-    return [p.strip() for p in parts if p.strip()]
+    return [_drop_substitutions(p).strip() for p in parts if p.strip()]
+
+
+def _drop_substitutions(command: str) -> str:
+    """``OUT=$(realpath x)`` -> ``OUT=$SUB``: what a substitution runs is not the command."""
+    previous = None
+    while previous != command:
+        previous = command
+        command = re.sub(r"\$\([^()]*\)|`[^`]*`", "$SUB", command)
+    return command
 
 
 def _first_word(command: str) -> str | None:

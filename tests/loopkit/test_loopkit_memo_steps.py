@@ -89,10 +89,12 @@ def test_prose_inside_a_shell_step_is_an_error(repo: Path, lk: Invoke) -> None:
     assert ("input.md:24: error: step 3: 'repeat' is not a command on the steps' PATH (prose "
             "inside a shell step?") in out
     (repo / "m.md").write_text(HEAD + "- mv a.log b.log (same for .json) so the bundle is "
-                               "self-contained\n- for f in a b; do echo \"$f\"; done\n")
+                               "self-contained\n- for f in a b; do echo \"$f\"; done; "
+                               "OUT=$(realpath --relative-to=. \"$RUN_DIR\")\n")
     lint = lk("memo", "lint", "m.md", "--no-collect").output
     assert "step 1: bash cannot parse it: " in lint
-    assert "step 2:" not in lint  # keywords, builtins and loop variables are shell
+    # keywords, builtins, loop variables and command substitutions are shell
+    assert "step 2:" not in lint
 
 
 def test_selector_with_a_parametrize_id_is_not_cut() -> None:
