@@ -311,7 +311,7 @@ def _lint_item(item: LedgerItem, cfg: Config) -> list[Finding]:
         if cur.n < prev.n:
             found.append(Finding("warning", cur.line, f"{item.item_id}: Attempt #{cur.n} after "
                                  f"#{prev.n}"))
-    size = sum(len(line.encode()) for line in item.lines)
+    size = sum(len(line.encode("utf-8", "surrogateescape")) for line in item.lines)
     if size > cfg.budgets.item_bytes:
         found.append(Finding("warning", item.line, f"{item.item_id}: {size} bytes > item budget "
                              f"{cfg.budgets.item_bytes}"))
