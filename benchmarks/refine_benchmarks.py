@@ -126,8 +126,10 @@ def memory() -> dict:
     args = _pilatus_args()
     with tempfile.TemporaryDirectory() as tmp:
         observed = Path(tmp) / "observed.bin"
+        # -dump: the F cache goes to the scratch folder, not into tests/golden (where a stray
+        # Fdump.bin would become the structure factors of every golden case without -hkl)
         render = [sys.executable, "-m", "nanobragg", *args, "-floatfile", str(observed),
-                  "-intfile", str(Path(tmp) / "int.img")]
+                  "-intfile", str(Path(tmp) / "int.img"), "-dump", str(Path(tmp) / "Fdump.bin")]
         subprocess.run(render, cwd=GOLDEN, check=True, capture_output=True)
         run = subprocess.run([sys.executable, "-c", _GRADIENT, json.dumps(args),
                               json.dumps(names), str(observed)], cwd=GOLDEN, check=True,
