@@ -88,7 +88,7 @@ CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
      ["automatic oversampling", "-oversample"]),
     ("flux_without_beamsize", BASE + ["-flux", "1e12", "-beamsize", "0"], {},
      ["-flux", "-beamsize"]),
-    ("negative_detpixels", BASE + ["-detpixels", "-5"], {}, ["pixel counts"]),
+    ("negative_detpixels", BASE + ["-detpixels", "-5"], {}, ["-detpixels -5", "at least 1"]),
     ("negative_N", BASE + ["-Na", "-3"], {}, ["-Na"]),
     ("negative_oversample", BASE + ["-oversample", "-2"], {}, ["-oversample"]),
     ("non_unit_vector", BASE + ["-fdet_vector", "0", "0", "2"], {}, ["-fdet_vector", "unit"]),
