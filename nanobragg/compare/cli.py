@@ -55,6 +55,10 @@ from nanobragg.compare.trace import (
 MISSING_C = "C binary not found: set NB_C_BIN or pass --c-bin"
 
 
+class InputError(Exception):
+    """A bad golden case, image, output directory or --py-cmd: one line, exit 2, no usage."""
+
+
 class UsageError(Exception):
     pass
 
@@ -171,7 +175,12 @@ def find_c_bin(opt: str | None) -> Path:
 
 
 def py_prefix(opt: str | None) -> list[str]:
-    return shlex.split(opt) if opt else default_py_command()
+    if not opt:
+        return default_py_command()
+    try:
+        return shlex.split(opt)
+    except ValueError as exc:  # "No closing quotation"
+        raise InputError(f"--py-cmd {opt!r}: {str(exc).lower()}") from None
 
 
 def py_env(opts) -> dict[str, str]:
@@ -198,7 +207,9 @@ class Session:
         self.nb_args = nb_args
         self.mode = mode
         self.outdir = Path(opts.outdir)
-        self.outdir.mkdir(parents=True, exist_ok=True)
+        problem = report.prepare_outdir(self.outdir)
+        if problem:
+            raise InputError(problem)
         self.fields: dict = {"nanobragg_args": nb_args}
 
     def scratch(self, name: str) -> Path:
@@ -381,15 +392,40 @@ def run_images(s: Session) -> int:
     return s.compare(images[0], images[1], (Path(opts.images[0]).name, Path(opts.images[1]).name))
 
 
+def read_case(path: Path) -> dict:
+    """A golden ``case.yaml``: a mapping with ``args`` (a list), ``shape`` (two integers) and
+    ``outputs`` (a mapping); anything else is an :class:`InputError` naming the file."""
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f":{where.line + 1}" if where is not None else ""
+        raise InputError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+                         ) from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: expected a mapping of case fields, got {type(meta).__name__}")
+    for key, kind, what in (("args", list, "a list of nanoBragg arguments"),
+                            ("outputs", dict, "a mapping of output names to files")):
+        if not isinstance(meta.get(key), kind):
+            got = "nothing" if key not in meta else type(meta[key]).__name__
+            raise InputError(f"{path}: '{key}' must be {what}, got {got}")
+    shape = meta.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise InputError(f"{path}: 'shape' must be two positive integers [slow, fast], "
+                         f"got {shape!r}")
+    return meta
+
+
 def run_golden(s: Session) -> int:
     opts = s.opts
     case_dir = Path(opts.golden)
     meta_path = case_dir / "case.yaml"
     if not meta_path.is_file():
         raise UsageError(f"{case_dir} is not a golden case directory (no case.yaml)")
-    meta = yaml.safe_load(meta_path.read_text())
+    meta = read_case(meta_path)
     args = [str(a) for a in meta["args"]]
-    slow, fast = (int(v) for v in meta["shape"])
+    slow, fast = meta["shape"]
     outputs = meta["outputs"]
     roi_meta = meta.get("roi")
     if "float" in outputs:
@@ -468,7 +504,10 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "golden":
             return run_golden(session)
         return run_live(session)
-    except (UsageError, ImageError) as exc:
+    except (InputError, ImageError) as exc:
+        print(f"nb-compare: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"nb-compare: {exc}", file=sys.stderr)
         return EXIT_USAGE
