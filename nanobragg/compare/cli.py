@@ -12,6 +12,7 @@ Exit status: 0 pass, 2 usage, 3 below threshold, 4 shape mismatch, 5 a side fail
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -207,6 +208,8 @@ class Session:
         self.nb_args = nb_args
         self.mode = mode
         self.outdir = Path(opts.outdir)
+        #: removed again if the run stops on bad input before writing anything into it
+        self.created_outdir = not self.outdir.exists()
         problem = report.prepare_outdir(self.outdir)
         if problem:
             raise InputError(problem)
@@ -496,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         print("nb-compare: --images and --golden are exclusive", file=sys.stderr)
         return EXIT_USAGE
     mode = "images" if opts.images else "golden" if opts.golden else "run"
+    session = None
     try:
         session = Session(opts, ["nb-compare", *argv], nb_args, mode)
         session.fields["outdir"] = str(session.outdir.resolve())
@@ -505,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_golden(session)
         return run_live(session)
     except (InputError, ImageError) as exc:
+        if session is not None and session.created_outdir:
+            with contextlib.suppress(OSError):
+                session.outdir.rmdir()  # only if still empty
         print(f"nb-compare: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except UsageError as exc:
