@@ -7,9 +7,11 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from loopkit.config import Config
+from loopkit.ledger_dates import WrittenAt, late_attempts
 from loopkit.model import Ledger, LedgerItem, Memo, Section
 from loopkit.parsers.common import slugify
 from loopkit.parsers.memo import memo_focus, parse_do_now
@@ -235,7 +237,10 @@ def lint_memo(memo: Memo, cfg: Config, ledger: Ledger | None, collect: bool) -> 
     return sorted(found, key=lambda f: (f.line, f.level))
 
 
-def lint_ledger(ledger: Ledger, cfg: Config) -> list[Finding]:
+def lint_ledger(ledger: Ledger, cfg: Config, now: datetime | None = None,
+                written: dict[int, WrittenAt] | None = None) -> list[Finding]:
+    """Items, index and Attempt numbering; with ``now``, also Attempts dated after the commit
+    that wrote them (``written``, from git blame) or after now."""
     found: list[Finding] = []
     seen: dict[str, int] = {}
     for item in ledger.items:
@@ -259,8 +264,12 @@ def lint_ledger(ledger: Ledger, cfg: Config) -> list[Finding]:
         if row.anchor != slugify(f"[{item.item_id}] {item.title}"):
             found.append(Finding("warning", row.line, f"{row.item_id}: anchor #{row.anchor} does "
                                  "not match the heading"))
-    found += [Finding("error", i.line, f"{i.item_id} missing from the index")
-              for i in ledger.items if i.item_id not in index_ids]
+    if ledger.index_span is not None:  # a ledger without an index misses nothing
+        found += [Finding("error", i.line, f"{i.item_id} missing from the index")
+                  for i in ledger.items if i.item_id not in index_ids]
+    if now is not None:
+        found += [Finding("error", line, message)
+                  for line, message in late_attempts(ledger, now, written or {})]
     return sorted(found, key=lambda f: f.line)
 
 
@@ -278,7 +287,7 @@ def _lint_item(item: LedgerItem, cfg: Config) -> list[Finding]:
         if cur.n < prev.n:
             found.append(Finding("warning", cur.line, f"{item.item_id}: Attempt #{cur.n} after "
                                  f"#{prev.n}"))
-    size = sum(len(line.encode()) for line in item.lines)
+    size = sum(len(line.encode("utf-8", "surrogateescape")) for line in item.lines)
     if size > cfg.budgets.item_bytes:
         found.append(Finding("warning", item.line, f"{item.item_id}: {size} bytes > item budget "
                              f"{cfg.budgets.item_bytes}"))

@@ -92,6 +92,8 @@ class Attempt:
     end: int  # exclusive
     run_ids: list[str] = field(default_factory=list)
     line: int = 0
+    stamp: str = ""  # the header's date as written ("2026-01-17T051737Z"); "" when undated
+    task: str | None = None  # the plan task of a loopkit-written Attempt (its anchor's task=)
 
 
 @dataclass
@@ -102,6 +104,7 @@ class LedgerItem:
     line: int = 0
     fields: dict[str, str] = field(default_factory=dict)
     attempts: list[Attempt] = field(default_factory=list)
+    trailer: list[str] = field(default_factory=list)  # plain ``##`` sections after the item
 
     @property
     def status(self) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+from pathlib import Path
 
 KNOWN_COMMANDS = frozenset({
     "env", "export", "pytest", "python", "python3", "nb-compare", "nb-trace-diff", "nanobragg",
@@ -85,3 +89,56 @@ def leading_env(cmd: str) -> tuple[dict[str, str], list[str]]:
         env[key] = value
         i += 1
     return env, words[i:]
+
+
+#: words bash runs itself, whatever PATH holds
+SHELL_BUILTINS = frozenset({
+    "cd", "export", "source", ".", "set", "unset", "echo", "printf", "test", "[", "[[", "true",
+    "false", "read", "exit", "for", "if", "while", "until", "case", "{", "(", "local", "eval",
+    "exec", "wait", "kill", "type", "command", "pushd", "popd", "shift", "trap", "umask",
+    "alias", "declare", "readonly", "return", "break", "continue", "let", "hash", "builtin",
+    "ulimit", "shopt", "pwd", "history", "jobs", "fg", "bg", "!", "function", "select",
+})
+WRAPPERS = {"env": 0, "time": 0, "nohup": 0, "timeout": 1, "nice": 0}
+
+
+def first_command(cmd: str) -> str | None:
+    """The program a step starts with: past ``env``, ``A=1`` assignments and wrappers such as
+    ``time`` or ``timeout 60``."""
+    line = next((ln for ln in cmd.splitlines() if ln.strip() and not ln.lstrip().startswith("#")),
+                "")
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        words = line.split()
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if ASSIGN_RE.match(word) or (i and words[i - 1] == "env" and word.startswith("-")):
+            i += 1
+        elif word in WRAPPERS:
+            i += 1 + WRAPPERS[word]
+        else:
+            return word
+    return None
+
+
+def resolve_first_command(cmd: str, path: str, cwd: Path) -> dict[str, str | None]:
+    """How the shell will find the step's first command: a builtin, a file (with its path as
+    PATH resolves it, or relative to the shell's folder), or nothing."""
+    word = first_command(cmd)
+    if word is None:
+        return {"command": None, "kind": "none", "path": None}
+    if word in SHELL_BUILTINS:
+        return {"command": word, "kind": "builtin", "path": None}
+    if "/" in word:
+        target = Path(word) if os.path.isabs(word) else cwd / word
+        return {"command": word, "kind": "file" if target.is_file() else "not found",
+                "path": str(target.resolve()) if target.is_file() else None}
+    found = shutil.which(word, path=path)
+    return {"command": word, "kind": "file" if found else "not found", "path": found}
+
+
+def search_path(env: dict[str, str]) -> dict[str, str | None]:
+    """What decides which tools the steps run: their PATH and the active virtual environment."""
+    return {"PATH": env.get("PATH", ""), "VIRTUAL_ENV": env.get("VIRTUAL_ENV")}

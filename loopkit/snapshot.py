@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import fnmatch
-import importlib.util
-import os
-import platform
-import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from loopkit.config import Config
-from loopkit.fsio import sha256_file
-
-REDACTED = "<redacted>"
-MIN_SECRET_LEN = 8
-NOT_SECRETS = {"true", "false", "yes", "no", "none", "null", "enabled", "disabled"}
+from loopkit.scrub import REDACTED, Redactor, matches_name
 
 
 def _git(root: Path, *args: str, strip: bool = True) -> str | None:
@@ -57,105 +47,12 @@ def git_snapshot(root: Path) -> dict[str, Any]:
     }
 
 
-def _matches(name: str, patterns: list[str]) -> bool:
-    upper = name.upper()
-    return any(fnmatch.fnmatchcase(upper, pat.upper()) for pat in patterns)
-
-
-class Redactor:
-    """Knows the secret values of an environment and scrubs them from any text."""
-
-    def __init__(self, env: dict[str, str], redact: list[str]) -> None:
-        self.patterns = redact
-        values = {v for k, v in env.items() if _matches(k, redact) and _secret_like(v)}
-        self.secrets = sorted(values, key=len, reverse=True)
-
-    def is_secret_name(self, name: str) -> bool:
-        return _matches(name, self.patterns)
-
-    def text(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return _redact_assignments(text, self.patterns)
-
-    def file(self, path: Path) -> None:
-        """Scrub secrets from a file in place (only rewritten when something is found)."""
-        try:
-            data = path.read_text(encoding="utf-8", errors="surrogateescape")
-        except OSError:
-            return
-        clean = self.text(data)
-        if clean != data:
-            path.write_text(clean, encoding="utf-8", errors="surrogateescape")
-
-
-def _plain_setting(value: str) -> bool:
-    """A number or a boolean word: never a secret, whatever the variable is called."""
-    return value.lower() in NOT_SECRETS or re.fullmatch(r"[\d.:-]+", value) is not None
-
-
-def _secret_like(value: str) -> bool:
-    """Values worth scrubbing everywhere: long enough, not a path, flag or number."""
-    return len(value) >= MIN_SECRET_LEN and not value.startswith("/") and not _plain_setting(value)
-
-
-ASSIGN_RE = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=('[^']*'|\"[^\"]*\"|[^\s;|&]+)")
-
-
-def _redact_assignments(text: str, patterns: list[str]) -> str:
-    """``NAME=value`` with a secret-looking name: the value goes, unless it is a plain number or
-    a boolean word (``max_tokens=5`` and ``USE_KEYRING=true`` are settings, not secrets)."""
-    def sub(match: re.Match[str]) -> str:
-        name, value = match.group(1), match.group(2).strip("'\"")
-        if _matches(name, patterns) and not _plain_setting(value):
-            return f"{name}={REDACTED}"
-        return match.group(0)
-
-    return ASSIGN_RE.sub(sub, text)
-
-
 def env_snapshot(env: dict[str, str], cfg: Config) -> dict[str, str]:
     """Only allowlisted variables; secret-looking names and values are redacted."""
     redactor = Redactor(env, cfg.env_snapshot.redact)
     out: dict[str, str] = {}
     for name in sorted(env):
-        if not _matches(name, cfg.env_snapshot.allow):
+        if not matches_name(name, cfg.env_snapshot.allow):
             continue
         out[name] = REDACTED if redactor.is_secret_name(name) else redactor.text(env[name])
     return out
-
-
-def resolve_c_binary(root: Path, env: dict[str, str], cfg: Config) -> dict[str, Any]:
-    """NB_C_BIN precedence: env, then the configured candidates. Records path and sha256."""
-    candidates = ([env["NB_C_BIN"]] if env.get("NB_C_BIN") else []) + cfg.c_bin_candidates
-    for cand in candidates:
-        path = (root / cand) if not os.path.isabs(cand) else Path(cand)
-        if path.is_file():
-            return {"path": cand, "sha256": sha256_file(path), "source": (
-                "NB_C_BIN" if env.get("NB_C_BIN") == cand else "default")}
-    return {"path": None, "sha256": None, "searched": candidates}
-
-
-def _torch_versions() -> dict[str, str | None]:
-    """torch and CUDA versions read from torch/version.py without importing torch."""
-    spec = importlib.util.find_spec("torch")
-    if spec is None or not spec.submodule_search_locations:
-        return {"torch": None, "cuda": None}
-    version_py = Path(list(spec.submodule_search_locations)[0]) / "version.py"
-    try:
-        text = version_py.read_text(encoding="utf-8")
-    except OSError:
-        return {"torch": None, "cuda": None}
-    found = dict(re.findall(r"^(__version__|cuda)\s*(?::\s*\w+(?:\[\w+\])?)?\s*=\s*['\"]([^'\"]*)",
-                            text, re.M))
-    return {"torch": found.get("__version__"), "cuda": found.get("cuda")}
-
-
-def tool_versions(root: Path, env: dict[str, str], cfg: Config) -> dict[str, Any]:
-    return {
-        "python": sys.version.split()[0],
-        "python_executable": sys.executable,
-        "platform": platform.platform(),
-        **_torch_versions(),
-        "c_binary": resolve_c_binary(root, env, cfg),
-    }

@@ -16,15 +16,26 @@ def render_commands(run: RunRecord, req: RunRequest) -> str:
              f"# loopkit run {run.run_id}: replay of {_memo_name(run)} steps",
              f"# git {run.git.get('head')} ({run.git.get('branch')})",
              "set -o pipefail",
+             f"# PATH={run.env.get('PATH', '')}",
+             f"# VIRTUAL_ENV={run.env.get('VIRTUAL_ENV') or '(none)'}",
              f"export STAMP={shlex.quote(run.run_id)}",
              f"export RUN_DIR={shlex.quote(run.run_dir)}",
              "mkdir -p \"$RUN_DIR\""]
     if req.env_profile:
         for key, value in req.cfg.env_profiles[req.env_profile].set.items():
             lines.append(f"export {key}={shlex.quote(value)}")
+    resolved = {s.i: s.resolved for s in run.steps if s.resolved}
     for planned in req.shell:
-        lines += ["", f"# step {planned.i}", planned.cmd]
+        lines += ["", f"# step {planned.i}{_resolution(resolved.get(planned.i))}", planned.cmd]
     return "\n".join(lines) + "\n"
+
+
+def _resolution(found: dict[str, str | None] | None) -> str:
+    """``: pytest -> /home/u/.venv/bin/pytest`` (or builtin, or not found)."""
+    if not found or not found.get("command"):
+        return ""
+    where = found.get("path") or found.get("kind")
+    return f": {found['command']} -> {where}"
 
 
 def _memo_name(run: RunRecord) -> str:

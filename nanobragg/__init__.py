@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "simulate": "nanobragg.simulator",
+    "refine": "nanobragg.refine",
     "retain_freed_memory": "nanobragg.allocator",
     "Simulator": "nanobragg.simulator",
     "SimulationReport": "nanobragg.simulator",
@@ -45,6 +46,8 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "refine":  # the package itself, callable as the function
+        return import_module(_EXPORTS[name])
     if name in _EXPORTS:
         return getattr(import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'nanobragg' has no attribute {name!r}")

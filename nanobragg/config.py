@@ -14,6 +14,7 @@ spread, N) accept a float or a 0-d ``torch.Tensor`` (which may carry ``requires_
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -213,6 +214,8 @@ class StructureFactorConfig:
     interpolation: Interpolation = Interpolation.AUTO
     #: MTZ amplitude column (None = the first column of type F)
     mtz_column: str | None = None
+    #: ``-stol``/``-4stol``/``-Q`` table as typed: C reads it (``reading NAME``), never uses it
+    stol_file: str | None = None
 
 
 @dataclass
@@ -268,12 +271,27 @@ def _check_unit_vector(name: str, v: Vec3 | None) -> None:
         raise ConfigError(f"{name}: vector {v} is not a unit vector (length {norm:.6g})")
 
 
+def check_device(device: torch.device | str) -> None:
+    """Refuse a device this machine cannot run on, in one line (torch would raise its own
+    AssertionError or RuntimeError deep inside the first tensor operation)."""
+    word = str(device)
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
+        raise ConfigError(f"device {word!r}: expected cpu, cuda or cuda:N")
+    if word.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device {word!r}: CUDA is not available on this machine")
+        index = int(word.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device {word!r}: only {torch.cuda.device_count()} CUDA device(s)")
+
+
 def validate(config: SimulationConfig) -> list[Note]:
     """Refuse physically meaningless input (:class:`ConfigError`, with ``field`` set when one
     value is at fault) and return a :class:`Note` for each value that the C program gives a
     documented meaning which this port keeps (``N < 1`` counts as 1, ``oversample = 0`` is the
     automatic choice)."""
     det, beam, xtal = config.detector, config.beam, config.crystal
+    check_device(config.device)
     for rule in RANGE_RULES:
         rule.check(config)
     if not _value(beam.wavelength) > 0:
@@ -393,7 +411,8 @@ RANGE_RULES: tuple[RangeRule, ...] = (
     RangeRule("beam.exposure", _positive, "exposure time must be positive"),
     RangeRule("beam.beamsize", _positive, "beam size must be positive"),
     RangeRule("beam.dispersion", lambda x: 0 <= x < 2,
-              "spectral width must lie in [0, 200) % (the shortest wavelength must stay > 0)"),
+              "spectral width must not be negative and must stay below 200% (the spectrum would "
+              "reach wavelength 0)"),
     RangeRule("beam.dispsteps", _at_least_one, "must be at least 1 wavelength"),
     RangeRule("beam.hdivrange", _not_negative, "divergence must not be negative"),
     RangeRule("beam.vdivrange", _not_negative, "divergence must not be negative"),

@@ -23,6 +23,7 @@ from nanobragg.geometry3d import (
     rotate_axis,
     rotate_umat,
     rotate_xyz,
+    sqrt,
     value,
 )
 from nanobragg.units import RTD
@@ -60,7 +61,7 @@ def _reciprocal_from_cell(cell) -> tuple[torch.Tensor, ...]:
     a, b, c, al, be, ga = (as_tensor(x) for x in cell)
     s = (al + be + ga) / 2
     skew = torch.abs(torch.sin(s) * torch.sin(s - al) * torch.sin(s - be) * torch.sin(s - ga))
-    volume = 2.0 * a * b * c * torch.sqrt(skew)
+    volume = 2.0 * a * b * c * sqrt(skew)
     if float(volume.detach()) <= 0.0:
         volume = torch.full_like(volume, DBL_MIN)
     v_star = 1.0 / volume

@@ -1,10 +1,13 @@
 """The intensity kernel: photons per pixel for a chunk of pixels, fully vectorised.
 
 For every pixel the C program loops over detector layers, sub-pixels (slow, fast), sources,
-phi steps and mosaic domains, in that order. Here one chunk of pixels is one tensor of shape
-``[P, T, Sub, Src, Phi, Mos]`` whose row-major flattening is exactly C's loop order, so order-
-dependent behaviours (the phi carry-over, the running-sum quirks and the one-time interpolation
-fallback) are reproduced without loops.
+phi steps and mosaic domains, in that order. Here a chunk of pixels is evaluated in two stages:
+the per-pixel stage ``[P, T, Sub, Src]`` (N evaluations, float64) and the term stage ``[K, N]``
+(K = phi steps x mosaic domains, :func:`term_stage`), whose transpose is exactly C's loop order,
+so order-dependent behaviours (the phi carry-over, the running-sum quirks and the one-time
+interpolation fallback) are reproduced without loops. One term stage serves every reduction:
+plain sums, or C's running sum (:func:`running_sum_needed` makes the choice), and traces record
+its values.
 
 Per sub-pixel position ``pos`` (m): ``d = pos/|pos|``; per source with incident direction ``i``
 and wavelength λ: ``S = (d - i)/λ``; per orientation: ``h = a·S``, ``k = b·S``, ``l = c·S``;
@@ -18,10 +21,10 @@ from dataclasses import dataclass, field
 import torch
 
 from nanobragg.beam import polarization_factor
-from nanobragg.config import Quirks
+from nanobragg.config import CrystalShape, Quirks
 from nanobragg.detector import DetectorGeometry, subpixel_positions
-from nanobragg.geometry3d import dot
-from nanobragg.lattice import lattice_factor
+from nanobragg.geometry3d import dot, sqrt
+from nanobragg.lattice import lattice_factor, sincg_split
 from nanobragg.units import R_E_SQR
 
 
@@ -44,7 +47,7 @@ class KernelInputs:
     reciprocal: torch.Tensor
     structure_factors: object
     default_F: float
-    #: F_cell² F_latt² as one function of (h, k, l), possibly compiled; None = general path
+    #: F_cell² F_latt² for plain sums (kernel.bragg_terms, possibly compiled)
     term_function: object
     interpolate: bool
     kahn_factor: float
@@ -60,6 +63,8 @@ class KernelInputs:
     quirks: Quirks
     dtype: torch.dtype
     device: torch.device
+    #: reduce by C's running sum even where plain sums are equal (tests of the reductions)
+    force_running_sum: bool = False
 
 
 @dataclass
@@ -79,7 +84,8 @@ def render_chunk(
 ) -> torch.Tensor:
     """Photons for the pixels (slow[P], fast[P]), in memory order. Returns [P].
 
-    ``record`` (a dict) receives the intermediate tensors, for traces.
+    ``record`` (a dict) receives the intermediate tensors, for traces; it never changes the
+    values computed.
     """
     geom, os_ = inp.geometry, inp.oversample
     # The per-pixel stage ([P, T, Sub, Src], K times smaller than the term stage) always runs
@@ -90,62 +96,179 @@ def render_chunk(
         for t in range(geom.thicksteps)
     ]
     pos = torch.stack(layers, dim=1)  # [P, T, Sub, 3]
-    airpath = torch.sqrt(dot(pos, pos))
+    airpath = sqrt(dot(pos, pos))
     diffracted = pos / airpath[..., None]
     omega = _solid_angle(inp, airpath)  # [P, T, Sub]
     capture_fraction = _capture_fraction(inp, diffracted)  # [P, T, Sub]
     incident = inp.incident.to(fine)[None, None, None]  # [1, 1, 1, Src, 3]
     scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths.to(fine)[:, None]
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
-    general = record is not None or inp.term_function is None
-    polar = _polarization(inp, incident, diffracted, full=general or inp.dmin > 0)
+    running = running_sum_needed(inp)
+    full_polar = record is not None or running or inp.dmin > 0
+    polar = _polarization(inp, incident, diffracted, full=full_polar)
     per_pixel = _pixel_factors(inp, omega, capture_fraction, polar, evaluated)
     state.omega_sum += float(_omega_sum(inp, omega).sum().detach())
-    if general:
-        total = _general_total(inp, scattering, evaluated, omega, capture_fraction, polar, state,
-                               record)
+    values = term_stage(inp, scattering, evaluated, state, separate=record is not None or running)
+    if running:
+        total = _running_sum(inp, values, omega, capture_fraction, polar)
     else:
-        total = _layer_total(inp, _fast_layer_sums(inp, scattering, evaluated, state),
-                             capture_fraction)
+        total = _layer_total(inp, _layer_sums(values, evaluated.shape), capture_fraction)
     pixels = _finish(inp, total, per_pixel).to(inp.dtype)
     if record is not None:
         record.update(pos=pos, airpath=airpath, diffracted=diffracted, omega=omega,
                       capture_fraction=capture_fraction, scattering=scattering, polar=polar,
-                      evaluated=evaluated, total=total, pixel_factors=per_pixel, pixels=pixels)
+                      evaluated=evaluated, total=total, pixel_factors=per_pixel, pixels=pixels,
+                      **values.in_c_order(evaluated.shape, inp.orientations.shape[:2]))
     return pixels
 
 
-def _fast_layer_sums(inp: KernelInputs, scattering, evaluated, state: KernelState):
-    """Σ F_cell² F_latt² per (pixel, layer): [P, T], with [K, N]-contiguous term tensors.
+def running_sum_needed(inp: KernelInputs) -> bool:
+    """The one choice of reduction: C's running sum over the terms in loop order
+    (-oversample_thick/_polar/_omega rescale it term by term), else plain sums per layer."""
+    return inp.force_running_sum or inp.oversample_thick or inp.oversample_polar \
+        or inp.oversample_omega
 
-    N counts (pixel, layer, sub-pixel, source) evaluations and K (phi, mosaic) orientations;
-    keeping K outermost makes h, k, l contiguous rows of one matrix product.
+
+@dataclass
+class TermValues:
+    """The per-term values of one chunk, laid out [K, N]: K = (phi, mosaic) orientations,
+    N = (pixel, layer, sub-pixel, source) evaluations, each in C's order (C's loop order is
+    the transpose, [N, K])."""
+
+    terms: torch.Tensor
+    #: float64 h, k, l and F_latt, F_cell (kernel dtype); only with ``separate``
+    index: tuple[torch.Tensor, ...] | None = None
+    f_latt: torch.Tensor | None = None
+    f_cell: torch.Tensor | None = None
+    #: where C looks F up and keeps the term (F_latt != 0 or water)
+    live: torch.Tensor | None = None
+    first_sweep: int | None = None
+
+    def in_c_order(self, lead: torch.Size, orientations: torch.Size) -> dict:
+        """The recorded values as [P, T, Sub, Src, Phi, Mos] tensors (hkl with a last axis 3)."""
+        def c_order(x: torch.Tensor) -> torch.Tensor:
+            return x.T.reshape(*lead, *orientations)
+
+        out = {"hkl": torch.stack([c_order(x) for x in self.index], dim=-1),
+               "f_latt": c_order(self.f_latt), "f_cell": c_order(self.f_cell)}
+        if self.first_sweep is not None:
+            out["first_sweep"] = tuple(int(i) for i in torch.unravel_index(
+                torch.tensor(self.first_sweep), lead))
+        return out
+
+
+def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Tensor,
+               state: KernelState, separate: bool) -> TermValues:
+    """F_cell² F_latt² of every term of the chunk, for every reduction: [K, N].
+
+    h, k, l are formed in float64 with C's operation order and split there into the nearest
+    integer and the fraction; the lattice factor and the F lookup take what they need of them
+    (:func:`split_indices`). With ``separate``, F_latt, F_cell, the indices and the live mask
+    are kept too (running sums, traces); the terms are the same either way.
     """
-    lead = scattering.shape[:-1]
-    s = scattering.reshape(-1, 3)
-    table = inp.orientations.permute(2, 0, 1, 3).to(s.dtype)  # [3 (abc), Phi, Mos, 3]
     first = _first_sweep(evaluated, state)
-    first_table = inp.orientations_first.permute(2, 0, 1, 3).to(s.dtype)
-    fracs, wholes = [], []
-    for axis in range(3):  # one Miller index at a time keeps the float64 temporaries small
-        index = table[axis].reshape(-1, 3) @ s.T  # [K, N]
+    split = split_indices(inp, scattering.reshape(-1, 3), first)
+    flat_eval = evaluated.reshape(1, -1)
+    if not separate and not inp.interpolate:
+        terms = inp.term_function(*term_arguments(inp, split))
+        return TermValues(_mask_dmin(inp, terms, flat_eval), first_sweep=first)
+    lattice_in, f_in = term_arguments(inp, split)
+    f_latt = lattice_terms(inp, lattice_in)
+    live = flat_eval & ((f_latt != 0) | (inp.water_background != 0))
+    f_cell = cell_terms(inp, f_in, live, state)
+    terms = _mask_dmin(inp, f_cell * f_cell * f_latt * f_latt, flat_eval)
+    index = tuple(x for x, _, _ in split) if separate else None
+    return TermValues(terms, index, f_latt, f_cell.expand_as(f_latt), live, first)
+
+
+def split_indices(inp: KernelInputs, s: torch.Tensor, first: int | None):
+    """(h, nearest integer, fraction) per axis, each [K, N] float64.
+
+    h = a·S as C forms it (a_x S_x + a_y S_y + a_z S_z, no fused multiply-add; a matrix
+    product would sum in another order and move single pixels by a float32 ulp).
+    """
+    st = s.T.contiguous()  # [3, N]
+    out = []
+    for axis in range(3):
+        index = _dot_rows(inp.orientations[:, :, axis].reshape(-1, 3), st)
         if first is not None:
-            index[:, first] = first_table[axis].reshape(-1, 3) @ s[first]
-        if inp.dtype == index.dtype:
-            fracs.append(index)
-            wholes.append(index)
-            continue
-        # Nearest integer and fractional part in float64, then the low-precision terms: the
-        # lattice factor needs only the fractional part (periodic in h for whole N), F_cell only
-        # the integer part, so float32 loses no accuracy near the Bragg peaks.
-        whole = (index - 0.5).ceil_()
-        fracs.append(index.sub_(whole).to(inp.dtype))
-        wholes.append(whole.to(inp.dtype) if inp.structure_factors is not None else None)
-        del index, whole
-    terms = inp.term_function(*fracs, *wholes)
-    if inp.dmin > 0:
-        terms = terms * evaluated.reshape(1, -1)
-    return terms.sum(dim=0).reshape(lead).sum(dim=(2, 3))
+            index[:, first] = _dot_rows(inp.orientations_first[:, :, axis].reshape(-1, 3),
+                                        st[:, first:first + 1])[:, 0]
+        whole = (index.detach() - 0.5).ceil_()
+        out.append((index, whole, index - whole))
+    return out
+
+
+def _dot_rows(vectors: torch.Tensor, st: torch.Tensor) -> torch.Tensor:
+    """[K, 3] vectors against [3, N] columns: [K, N], summed left to right."""
+    v = vectors.to(st.dtype)
+    index = v[:, 0:1] * st[0]
+    index = index + v[:, 1:2] * st[1]
+    return index + v[:, 2:3] * st[2]
+
+
+def term_arguments(inp: KernelInputs, split) -> tuple[tuple, tuple]:
+    """What the lattice factor and the F lookup read of the split indices.
+
+    float64 (C's own precision) takes the full h, k, l, as C does. float32 takes the fraction
+    (the square shape: both arguments reduced in float64, :func:`sincg_split`; the other shapes
+    need only h - h0), the integer part for a nearest F and the float64 h for a tricubic F.
+    """
+    low = inp.dtype != torch.float64
+    if not low:
+        lattice_in = tuple(index for index, _, _ in split)
+    elif inp.shape is CrystalShape.SQUARE:
+        lattice_in = tuple(split)
+    else:
+        lattice_in = tuple(frac.to(inp.dtype) for _, _, frac in split)
+    if inp.structure_factors is None:
+        f_in = ()
+    elif inp.interpolate or not low:
+        f_in = tuple(index for index, _, _ in split)
+    else:
+        f_in = tuple(whole.to(inp.dtype) for _, whole, _ in split)
+    return lattice_in, f_in
+
+
+def lattice_terms(inp: KernelInputs, lattice_in: tuple) -> torch.Tensor:
+    """F_latt [K, N] in the kernel dtype from :func:`term_arguments`' lattice part."""
+    if inp.dtype == torch.float64 or inp.shape is not CrystalShape.SQUARE:
+        return lattice_factor(*lattice_in, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal,
+                              _active_axes(inp))
+    f_latt = None
+    for (index, whole, frac), n, on in zip(lattice_in, inp.n_cells, _active_axes(inp),
+                                           strict=True):
+        if on:
+            term = sincg_split(index, whole, frac, n, inp.dtype)
+            f_latt = term if f_latt is None else f_latt * term
+    return torch.ones(lattice_in[0][0].shape, dtype=inp.dtype, device=inp.device) \
+        if f_latt is None else f_latt
+
+
+def _active_axes(inp: KernelInputs) -> tuple[bool, bool, bool]:
+    return tuple(float(n.detach()) > 1.0 for n in inp.n_cells)
+
+
+def cell_terms(inp: KernelInputs, f_in: tuple, live, state: KernelState) -> torch.Tensor:
+    """F_cell in the kernel dtype: [K, N], or a 0-d default_F without a table.
+
+    The lookup sees the points in C's loop order ([N, K] views), which C's one-time
+    interpolation fallback needs; ``live`` marks where C looks F up.
+    """
+    if inp.structure_factors is None:
+        return torch.tensor(inp.default_F, dtype=inp.dtype, device=inp.device)
+    live_c = None if live is None else live.T
+    f_cell = inp.structure_factors(*(x.T for x in f_in), live_c, state).T
+    return f_cell.to(inp.dtype)
+
+
+def _mask_dmin(inp: KernelInputs, terms: torch.Tensor, flat_eval: torch.Tensor):
+    return terms * flat_eval if inp.dmin > 0 else terms
+
+
+def _layer_sums(values: TermValues, lead: torch.Size) -> torch.Tensor:
+    """Σ over orientations, sub-pixels and sources per (pixel, layer): [P, T]."""
+    return values.terms.sum(dim=0).reshape(lead).sum(dim=(2, 3))
 
 
 def _first_sweep(evaluated: torch.Tensor, state: KernelState) -> int | None:
@@ -159,51 +282,16 @@ def _first_sweep(evaluated: torch.Tensor, state: KernelState) -> int | None:
     return int(torch.nonzero(evaluated.reshape(-1))[0])
 
 
-def _general_total(inp, scattering, evaluated, omega, capture_fraction, polar, state, record):
-    """Every term kept in C's loop order [P, T, Sub, Src, Phi, Mos], for the order-dependent
-    quirks (interpolation fallback, running sums), water and traces."""
-    h, k, l = _miller_indices(inp, scattering, evaluated, state, record)
-    f_latt = lattice_factor(h, k, l, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal)
-    live = evaluated[..., None, None] & ((f_latt != 0) | (inp.water_background != 0))
-    f_cell = _structure_factor(inp, h, k, l, live, state)
-    terms = f_cell * f_cell * f_latt * f_latt
-    if inp.dmin > 0:
-        terms = torch.where(evaluated[..., None, None], terms, 0.0)
-    if record is not None:
-        record.update(hkl=torch.stack([h, k, l], dim=-1), f_latt=f_latt, f_cell=f_cell)
-    if inp.oversample_thick or inp.oversample_polar or inp.oversample_omega:
-        return _running_sum(inp, terms, live, omega, capture_fraction, polar)
-    return _layer_total(inp, terms.sum(dim=(2, 3, 4, 5)), capture_fraction)
-
-
 def bragg_terms(inp: KernelInputs):
-    """F_cell² F_latt² as a pure function of (h, k, l), for the fast path.
-
-    Valid when no order-dependent quirk needs per-term masks: no interpolation fallback, no
-    running-sum oversampling, no water (see :func:`fast_path_allowed`).
-    """
-    n_cells, shape, fudge, rec = inp.n_cells, inp.shape, inp.fudge, inp.reciprocal
-    sf, default_F = inp.structure_factors, inp.default_F
-    active = tuple(float(n.detach()) > 1.0 for n in n_cells)
-
-    def terms(h, k, l, h0, k0, l0) -> torch.Tensor:
-        """(h, k, l) for the lattice factor, (h0, k0, l0) for the F lookup: either the same
-        full indices, or fractional and integer parts (exact for whole N)."""
-        f_latt = lattice_factor(h, k, l, n_cells, shape, fudge, rec, active)
-        if sf is None:
-            return default_F * default_F * f_latt * f_latt
-        f_cell = sf(h0, k0, l0, None, None)
+    """F_cell² F_latt² as one function of :func:`term_arguments`, for plain sums (no F
+    interpolation, no running sum, no trace): what ``inp.term_function`` holds, possibly
+    compiled. The same functions as the separate evaluation, in the same order."""
+    def terms(lattice_in: tuple, f_in: tuple) -> torch.Tensor:
+        f_latt = lattice_terms(inp, lattice_in)
+        f_cell = cell_terms(inp, f_in, None, None)
         return f_cell * f_cell * f_latt * f_latt
 
     return terms
-
-
-def fast_path_allowed(inp: KernelInputs) -> bool:
-    """No order-dependent quirk, no water, and whole numbers of cells (the fast path may
-    reduce h, k, l to their fractional parts, which needs an integer N)."""
-    whole_n = all(float(n.detach()).is_integer() for n in inp.n_cells)
-    return whole_n and not (inp.interpolate or inp.water_background or inp.oversample_thick
-                            or inp.oversample_polar or inp.oversample_omega)
 
 
 def _solid_angle(inp: KernelInputs, airpath: torch.Tensor) -> torch.Tensor:
@@ -256,36 +344,6 @@ def _polarization(inp: KernelInputs, incident, diffracted, full: bool) -> torch.
     )
 
 
-def _miller_indices(inp: KernelInputs, scattering, evaluated, state: KernelState,
-                    record: dict | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """h, k, l for every (P, T, Sub, Src, Phi, Mos), each [P, T, Sub, Src, Phi, Mos].
-
-    One matrix product: S [N, 3] @ (a, b, c of every orientation) [3, 3K].
-    """
-    cell = inp.orientations  # [Phi, Mos, 3 (abc), 3 (xyz)]
-    n_phi, n_mos = cell.shape[:2]
-    lead = scattering.shape[:-1]
-    table = cell.permute(3, 2, 0, 1).reshape(3, 3 * n_phi * n_mos).to(scattering.dtype)
-    hkl = (scattering.reshape(-1, 3) @ table).reshape(*lead, 3, n_phi, n_mos)
-    first = _first_sweep(evaluated, state)
-    if first is not None:
-        idx = tuple(int(i) for i in torch.unravel_index(torch.tensor(first), lead))
-        first_table = inp.orientations_first.permute(3, 2, 0, 1).reshape(3, -1)
-        first_table = first_table.to(scattering.dtype)
-        hkl[idx] = (scattering[idx][None, :] @ first_table).reshape(3, n_phi, n_mos)
-        if record is not None:
-            record["first_sweep"] = idx
-    hkl = hkl.to(inp.dtype)
-    return hkl[..., 0, :, :], hkl[..., 1, :, :], hkl[..., 2, :, :]
-
-
-def _structure_factor(inp: KernelInputs, h, k, l, live, state: KernelState) -> torch.Tensor:
-    sf = inp.structure_factors
-    if sf is None:
-        return torch.full_like(h, inp.default_F)
-    return sf(h, k, l, live, state)
-
-
 def _pixel_factors(inp: KernelInputs, omega, capture_fraction, polar, evaluated):
     """ω, capture fraction and P as C applies them once per pixel: [P] each.
 
@@ -307,31 +365,46 @@ def _layer_total(inp: KernelInputs, per_layer, capture_fraction) -> torch.Tensor
     """Σ over layers of [P, T] sums; per-layer capture weights in corrected mode."""
     if inp.quirks.last_layer_capture or inp.geometry.thickness == 0.0:
         return per_layer.sum(dim=1)
-    weights = capture_fraction[:, :, 0] / capture_fraction[:, -1:, 0]
-    return (per_layer * weights).sum(dim=1)
+    return (per_layer * _layer_weights(inp, capture_fraction)).sum(dim=1)
 
 
-def _running_sum(inp: KernelInputs, terms, live, omega, capture_fraction, polar):
-    """-oversample_thick/_polar/_omega: per-term factors, applied C's way or correctly."""
-    factor = torch.ones_like(terms)
+def _layer_weights(inp: KernelInputs, capture_fraction) -> torch.Tensor:
+    """[P, T]: 1 where C scales the pixel by the last layer's capture fraction (quirk), else
+    each layer's capture fraction relative to the last one (corrected)."""
+    if inp.quirks.last_layer_capture or inp.geometry.thickness == 0.0:
+        return torch.ones(capture_fraction.shape[:2], dtype=capture_fraction.dtype,
+                          device=capture_fraction.device)
+    return capture_fraction[:, :, 0] / capture_fraction[:, -1:, 0]
+
+
+def _running_sum(inp: KernelInputs, values: TermValues, omega, capture_fraction, polar):
+    """C's accumulation over the terms of each pixel in loop order, in float64, with the
+    per-term factors of -oversample_thick/_polar/_omega applied C's way or correctly."""
+    p = omega.shape[0]
+    factor = torch.ones(polar.shape, dtype=torch.float64, device=polar.device)  # [P, T, Sub, Src]
     if inp.oversample_thick:
-        factor = factor * capture_fraction[..., None, None, None]
+        factor = factor * capture_fraction[..., None]
     if inp.oversample_polar:
-        factor = factor * polar[..., None, None]
+        factor = factor * polar
     if inp.oversample_omega:
-        factor = factor * omega[..., None, None, None]
-    p = terms.shape[0]
-    terms64 = terms.reshape(p, -1).to(torch.float64)
-    factor64 = torch.where(live, factor, 1.0).reshape(p, -1).to(torch.float64)
+        factor = factor * omega[..., None]
+    terms = values.terms.T.to(torch.float64)  # [N, K], C's loop order
+    if not inp.oversample_thick:
+        terms = terms * _layer_weights(inp, capture_fraction)[:, :, None, None].expand(
+            polar.shape).reshape(-1, 1)
+    terms = terms.reshape(p, -1)
+    k = values.terms.shape[0]
+    live = values.live.T.reshape(p, -1)
+    factor = torch.where(live, factor.reshape(-1, 1).expand(-1, k).reshape(p, -1), 1.0)
     if not inp.quirks.running_sum_oversample:
-        return (terms64 * factor64).sum(dim=1).to(terms.dtype)
+        return (terms * factor).sum(dim=1).to(inp.dtype)
     # I_final = I_bg Π m + Σ_j t_j Π_{k>=j} m_k: every later factor rescales the running sum.
-    suffix = torch.flip(torch.cumprod(torch.flip(factor64, [1]), dim=1), [1])
-    total = (terms64 * suffix).sum(dim=1)
+    suffix = torch.flip(torch.cumprod(torch.flip(factor, [1]), dim=1), [1])
+    total = (terms * suffix).sum(dim=1)
     inp_bg = inp.water_background
     if inp_bg:
         total = total + inp_bg * suffix[:, 0] - inp_bg  # _finish adds I_bg once more
-    return total.to(terms.dtype)
+    return total.to(inp.dtype)
 
 
 def _finish(inp: KernelInputs, total, per_pixel) -> torch.Tensor:

@@ -7,6 +7,7 @@ import math
 import torch
 
 from nanobragg.config import CrystalShape
+from nanobragg.geometry3d import sqrt
 
 #: sqrt of the volume ratio between a cube and the inscribed sphere, as nanoBragg uses it
 ROUND_XTAL_SCALE = 0.723601254558268
@@ -20,6 +21,31 @@ def sincg(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     zero = x == 0
     safe = x + zero  # 1 where x = 0 keeps 0/0 (and its NaN gradient) out of the unused branch
     return torch.where(zero, n.to(x.dtype), torch.sin(safe * n) / torch.sin(safe))
+
+
+def sincg_split(
+    index: torch.Tensor, whole: torch.Tensor, frac: torch.Tensor, n: torch.Tensor,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """sin(N π h)/sin(π h) in ``dtype``, for h = ``index`` = ``whole`` + ``frac`` (float64).
+
+    Both arguments are reduced in float64 before the cast, to within half a turn of a zero of
+    the sine: sin(π h) = (-1)^whole sin(π frac), and with m = round(N h), sin(π N h) =
+    (-1)^m sin(π (N h - m)). The low precision then only sees |argument| <= π/2, where its
+    relative error stays that of one rounding, so float32 loses nothing near the Bragg peaks at
+    any N (an unreduced float32 argument is off by N·|h|·6e-8 rad, and one near π leaves the
+    sine few correct digits). The value is C's ``sincg(M_PI*h, N)`` for any N, and so is its
+    gradient.
+    """
+    turns = index * n.to(index.dtype)
+    nearest = torch.round(turns.detach())
+    rest = turns.sub_(nearest) if not turns.requires_grad else turns - nearest
+    odd = torch.remainder(nearest.add_(whole), 2.0).to(dtype) != 0
+    x = frac.to(dtype)
+    zero = x == 0
+    safe = x + zero
+    ratio = torch.sin(rest.to(dtype).mul_(math.pi)) / torch.sin(safe * math.pi)
+    return torch.where(zero, n.to(dtype), torch.where(odd, -ratio, ratio))
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +86,12 @@ def lattice_factor(
     dh, dk, dl = h - torch.ceil(h - 0.5), k - torch.ceil(k - 0.5), l - torch.ceil(l - 0.5)
     if shape is CrystalShape.ROUND:
         hrad_sqr = dh * dh * na * na + dk * dk * nb * nb + dl * dl * nc * nc
-        return na * nb * nc * ROUND_XTAL_SCALE * sinc3(math.pi * torch.sqrt(hrad_sqr * fudge))
+        # sinc3 is even, so at hrad = 0 it is 1 with zero slope; keeping sqrt away from 0 keeps
+        # the gradient finite there (sqrt'(0) = inf times a zero slope is NaN)
+        arg = hrad_sqr * fudge
+        zero = arg == 0
+        shaped = torch.where(zero, 1.0, sinc3(math.pi * sqrt(torch.where(zero, 1.0, arg))))
+        return na * nb * nc * ROUND_XTAL_SCALE * shaped
     rs = reciprocal.to(h.dtype)
     dx = dh * rs[0, 0] + dk * rs[1, 0] + dl * rs[2, 0]
     dy = dh * rs[0, 1] + dk * rs[1, 1] + dl * rs[2, 1]

@@ -44,6 +44,8 @@ def setup_lines(sim, notes: dict[str, list[str]]) -> list[str]:
     out += notes.get("oversample", [])
     out.append(f"approximate MW = {_approximate_mw(sim):g}")
     out += notes.get("structure_factors", [])
+    if sim.config.structure_factors.stol_file is not None:
+        out.append(f"reading {sim.config.structure_factors.stol_file}")
     out += _sampling_lines(sim)
     out += _summary_lines(sim)
     return out

@@ -38,7 +38,6 @@ from nanobragg.kernel import (
     KernelInputs,
     KernelState,
     bragg_terms,
-    fast_path_allowed,
     render_chunk,
 )
 from nanobragg.setup_log import setup_lines
@@ -132,12 +131,19 @@ class Simulator:
         cwd: Path | None = None,
         log: Callable[[str], None] | None = None,
         chunk_elements: int | None = None,
+        structure_factors=None,
+        force_running_sum: bool = False,
         max_terms: int | None = None,
     ) -> None:
-        """``max_terms`` bounds the render (None: ``$NB_MAX_TERMS`` or the default, 0: none);
-        a render above it, or above the free memory, raises
-        :class:`~nanobragg.errors.WorkloadError` before anything large is built."""
+        """``force_running_sum`` reduces by C's running sum where plain sums give the same
+        image (for tests that hold the two reductions together). ``max_terms`` bounds the
+        render (None: ``$NB_MAX_TERMS`` or the default, 0: none); a render above it, or above
+        the free memory, raises :class:`~nanobragg.errors.WorkloadError` before anything large
+        is built."""
         config.validate()
+        self.force_running_sum = force_running_sum
+        #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
+        self._given_table = structure_factors
         self.config = config
         self.cwd = Path.cwd() if cwd is None else Path(cwd)
         self.log = log or (lambda line: None)
@@ -244,11 +250,35 @@ class Simulator:
                 self._note("oversample", line)
         return chosen
 
+    def reconfigure(self, config: SimulationConfig) -> None:
+        """Adopt ``config`` for the next :meth:`run`, keeping the loaded structure factors.
+
+        Used to render many frames with one Simulator: when only the spindle rotation (phi0,
+        osc, phistep, phisteps) differs, only the phi sweep is resolved again; otherwise
+        everything but the structure-factor table is. ``config.structure_factors`` must equal
+        the current one. Nothing is printed.
+        """
+        config.validate()
+        old = self.config
+        if config.structure_factors != old.structure_factors:
+            raise ConfigError("reconfigure: the structure factors cannot change")
+        self.config = config
+        if _only_rotation_differs(old, config):
+            self.phi = resolve_phi(config.crystal)
+            self.workload = self._plan(self.mosaic_domains)
+            self.steps = self.workload.steps
+            self.report = self._make_report()
+            return
+        self.notes = {}
+        self._resolve()
+
     def _structure_factors(self):
         from nanobragg.structure_factors import load_structure_factors
 
         sf_cfg = self.config.structure_factors
-        table = load_structure_factors(sf_cfg, self.cwd)
+        if self._given_table is None:  # loaded once: reconfigure() keeps it
+            self._given_table = load_structure_factors(sf_cfg, self.cwd)
+        table = self._given_table
         for line in table.messages:
             self._note("structure_factors", line)
         mode = sf_cfg.interpolation
@@ -291,11 +321,12 @@ class Simulator:
         table_eff, table_first = self._orientation_tables(phi)
         xtal = self.crystal
         sf = self._sf_callable()
-        return KernelInputs(
+        inp = KernelInputs(
             geometry=self.geometry,
             oversample=self.oversample,
-            incident=(-self.sources.directions).to(dev, dtype),
-            wavelengths=self._wavelengths().to(dev, dtype),
+            # the per-pixel stage runs in float64 whatever the dtype (kernel.render_chunk)
+            incident=(-self.sources.directions).to(dev, torch.float64),
+            wavelengths=self._wavelengths().to(dev, torch.float64),
             orientations=table_eff.to(dev, torch.float64),
             orientations_first=table_first.to(dev, torch.float64),
             n_cells=(xtal.Na.to(dev), xtal.Nb.to(dev), xtal.Nc.to(dev)),
@@ -308,7 +339,7 @@ class Simulator:
             interpolate=self.interpolate,
             kahn_factor=self.config.beam.kahn_factor,
             nopolar=self.config.beam.nopolar,
-            polar_vector=self.axes.polar.to(dev, dtype),
+            polar_vector=self.axes.polar.to(dev, torch.float64),
             fluence=self.fluence,
             water_background=self.water_background,
             dmin=self.config.sampling.dmin,
@@ -320,11 +351,12 @@ class Simulator:
             dtype=dtype,
             device=dev,
         )
+        inp.term_function = bragg_terms(inp)
+        inp.force_running_sum = self.force_running_sum
+        return inp
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
-        """Use the fused (optionally compiled) term function when no quirk needs masks."""
-        if not fast_path_allowed(inp):
-            return
+        """The fused term function of plain sums, compiled for large jobs (accel)."""
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * self.workload.per_pixel,
                                           self._needs_grad())
 
@@ -445,6 +477,21 @@ class Simulator:
         return image.reshape(g.spixels, g.fpixels)
 
 
+    def pixel_renderer(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """A function (slow[P], fast[P]) -> photons [P] for any pixels of this model.
+
+        The result keeps the autograd graph to every tensor field of the config, so a caller
+        can run forward and backward chunk by chunk (refinement); ROI and mask do not apply.
+        """
+        inp = self.kernel_inputs()
+        self._attach_term_function(inp, self.geometry.spixels * self.geometry.fpixels)
+        state = KernelState()
+
+        def render(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+            return render_chunk(inp, slow.to(self.device), fast.to(self.device), state)
+
+        return render
+
     @staticmethod
     def _printout_rows(slow, fast, printout, pixel) -> list[int]:
         if printout is None:
@@ -458,6 +505,23 @@ class Simulator:
             return None
         hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
         return int(hit[0]) if len(hit) else None
+
+
+_ROTATION_FIELDS = ("phi0", "osc", "phistep", "phisteps")
+
+
+def _only_rotation_differs(old: SimulationConfig, new: SimulationConfig) -> bool:
+    """True when ``new`` equals ``old`` but for the crystal's phi fields (sections compared by
+    identity, as :func:`dataclasses.replace` keeps the untouched ones)."""
+    sections = ("detector", "beam", "structure_factors", "sampling", "quirks")
+    if any(getattr(old, name) is not getattr(new, name) for name in sections):
+        return False
+    if (old.dtype, old.device) != (new.dtype, new.device):
+        return False
+    if old.seed != new.seed and old.crystal.misset_random and old.crystal.misset_seed is None:
+        return False  # the random misset follows the noise seed
+    a, b = vars(old.crystal), vars(new.crystal)
+    return all(a[k] is b[k] or k in _ROTATION_FIELDS for k in a)
 
 
 def _leaves(config: SimulationConfig):

@@ -33,6 +33,7 @@ Deliberate differences from C (C silently misreads in all of these cases):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -162,6 +163,14 @@ def read_hkl(path: Path, name: str | None = None) -> HKLData:
     return HKLData(indices, amplitudes, name)
 
 
+#: MTZ column types that hold structure-factor amplitudes (F, and F(+)/F(-))
+AMPLITUDE_TYPES = ("F", "G")
+MTZ_TYPE_NAMES = {"P": "phase", "J": "intensity", "K": "anomalous intensity", "Q": "sigma",
+                  "L": "anomalous sigma", "D": "anomalous difference", "W": "weight",
+                  "A": "phase probability", "I": "integer", "H": "Miller index", "B": "batch",
+                  "Y": "M/ISYM", "R": "real number"}
+
+
 def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> HKLData:
     """Read amplitudes from an MTZ file with gemmi and expand them to a complete P1 list.
 
@@ -186,13 +195,18 @@ def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> 
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputFileError(f"{name}: cannot read MTZ file ({exc})") from exc
     labels = [c.label for c in mtz.columns]
+    amp = [c.label for c in mtz.columns if c.type in AMPLITUDE_TYPES]
     if column is None:
-        amp = [c.label for c in mtz.columns if c.type == "F"]
         if not amp:
             raise InputFileError(f"{name}: no amplitude (type F) column; columns are {labels}")
         column = amp[0]
     elif column not in labels:
         raise InputFileError(f"{name}: no column {column!r}; columns are {labels}")
+    elif column not in amp:
+        kind = mtz.column_with_label(column).type
+        what = MTZ_TYPE_NAMES.get(kind, "not an amplitude")
+        raise InputFileError(f"-mtz_column {column}: {name} column of MTZ type {kind} ({what}), "
+                             f"not amplitudes; amplitude columns are {amp}")
     data = np.array(mtz.array, dtype=np.float64)
     hkl = np.rint(data[:, :3]).astype(np.int64)
     values = data[:, labels.index(column)]
@@ -368,6 +382,15 @@ class StructureFactorTable:
     source: str = "none"
     messages: tuple[str, ...] = ()
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    #: the grid as a tensor that lookups read instead of ``grid`` (refinement: F as parameters;
+    #: lookups are then differentiable with respect to it). Same shape as ``grid``.
+    grid_tensor: torch.Tensor | None = field(default=None, repr=False, compare=False)
+
+    def with_grid_tensor(self, grid: torch.Tensor) -> StructureFactorTable:
+        """This table with its F values taken from ``grid`` (shape of :attr:`grid`)."""
+        if self.grid is None or tuple(grid.shape) != self.grid.shape:
+            raise ValueError("grid tensor must have the shape of the table's grid")
+        return dataclasses.replace(self, _cache={}, grid_tensor=grid)
 
     # ---------------------------------------------------------------- construction
 
@@ -433,6 +456,8 @@ class StructureFactorTable:
 
     def _grid_on(self, like: torch.Tensor) -> torch.Tensor:
         """Flat padded grid in ``like``'s dtype/device (cached)."""
+        if self.grid_tensor is not None:
+            return self.grid_tensor.reshape(-1).to(like.device, like.dtype)
         key = (like.dtype, like.device)
         if key not in self._cache:
             self._cache[key] = torch.as_tensor(self.grid.reshape(-1)).to(like.device, like.dtype)
@@ -476,9 +501,13 @@ class StructureFactorTable:
 
     def _bordered_grid_on(self, like: torch.Tensor) -> torch.Tensor:
         """Flat grid of the listed range inside a one-cell border of ``default_F`` (cached)."""
+        h_range, k_range, l_range = self.ranges
+        if self.grid_tensor is not None:
+            inner = self.grid_tensor[:h_range, :k_range, :l_range].to(like.device, like.dtype)
+            return torch.nn.functional.pad(inner, (1, 1, 1, 1, 1, 1),
+                                           value=self.default_F).reshape(-1)
         key = ("bordered", like.dtype, like.device)
         if key not in self._cache:
-            h_range, k_range, l_range = self.ranges
             bordered = np.full((h_range + 2, k_range + 2, l_range + 2), self.default_F)
             bordered[1:-1, 1:-1, 1:-1] = self.grid[:h_range, :k_range, :l_range]
             self._cache[key] = torch.as_tensor(bordered.reshape(-1)).to(like.device, like.dtype)

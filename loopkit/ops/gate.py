@@ -5,20 +5,25 @@ from __future__ import annotations
 import fnmatch
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from loopkit.config import Config
-from loopkit.errors import LoopkitError
-from loopkit.fsio import read_text
+from loopkit.errors import LoopkitError, ParseError
+from loopkit.fsio import read_document
+from loopkit.ledger_dates import blame_times, late_attempts
 from loopkit.lint import Finding
+from loopkit.model import Attempt, LedgerItem
 from loopkit.ops.attempts import run_passed_with_artifacts
-from loopkit.ops.docs import plan_files
+from loopkit.ops.docs import load_archive, plan_files
+from loopkit.ops.overrides import is_recorded, overrides_rel
 from loopkit.parsers.ledger import parse_ledger
 from loopkit.parsers.plan import parse_plan
 from loopkit.runrecord import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
 RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")
+RUN_CITED_RE = re.compile(r"\brun (\d{8}T\d{6}Z)\b")
 
 
 @dataclass
@@ -26,6 +31,7 @@ class GateReport:
     findings: list[Finding]
     new_attempts: list[tuple[str, int, list[str]]]
     done_flips: list[tuple[str, str]]
+    cited: list[str] = field(default_factory=list)  # runs cited by done flips
 
 
 def git_show(cfg: Config, base: str, rel: str) -> str | None:
@@ -42,34 +48,69 @@ def changed_files(cfg: Config, base: str) -> list[str]:
     return [line for line in out.stdout.splitlines() if line]
 
 
-def _attempt_findings(cfg: Config, base: str, report: GateReport) -> None:
+def _block(item: LedgerItem, att: Attempt) -> str:
+    return "".join(item.lines[att.start:att.end]).rstrip()
+
+
+def _attempt_findings(cfg: Config, base: str, now: datetime, report: GateReport) -> None:
+    """Attempts are append-only (R5): every Attempt block of the base revision is still there
+    byte for byte (or moved verbatim to the archive); a new block may not reuse a number."""
     path = cfg.path(cfg.paths.ledger)
     if not path.is_file():
         return
-    now = parse_ledger(read_text(path), cfg.paths.ledger)
+    ledger = parse_ledger(read_document(path, cfg.paths.ledger), cfg.paths.ledger)
     old_text = git_show(cfg, base, cfg.paths.ledger)
     old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
-    for item in now.items:
+    archive = load_archive(cfg)
+    new_lines: set[tuple[str, int]] = set()
+    for item in ledger.items:
         before = old.item(item.item_id) if old else None
         if item.status == "done" and (before is None or before.status != "done"):
             _done_item_finding(cfg, item, report)
-        known = {a.n for a in before.attempts} if before else set()
+        kept = {_block(item, a) for a in item.attempts}
+        if archive is not None and archive.item(item.item_id) is not None:
+            moved = archive.item(item.item_id)
+            kept |= {_block(moved, a) for a in moved.attempts}
+        old_blocks = {_block(before, a): a for a in before.attempts} if before else {}
+        lost = {a.n: a for text, a in old_blocks.items() if text not in kept}
+        numbers = [a.n for a in item.attempts]
         for att in item.attempts:
-            if att.n in known:
+            if _block(item, att) in old_blocks:
                 continue
+            new_lines.add((item.item_id, att.line))
             report.new_attempts.append((item.item_id, att.n, att.run_ids))
-            if not att.run_ids:
-                report.findings.append(Finding("error", att.line, f"{item.item_id} Attempt "
-                                               f"#{att.n} cites no loopkit run"))
-            for run_id in att.run_ids:
-                try:
-                    find_run(cfg.root, cfg.paths.reports, run_id)
-                except LoopkitError as exc:
-                    report.findings.append(Finding("error", att.line, str(exc)))
+            _new_attempt_findings(cfg, item, att, lost.pop(att.n, None), numbers, report)
+        for att in lost.values():
+            report.findings.append(Finding("error", att.line, (
+                f"{item.item_id} Attempt #{att.n} was removed (Attempts are append-only; "
+                "archive moves them verbatim)")))
+    written = blame_times(cfg.root, cfg.paths.ledger)
+    for line, message in late_attempts(ledger, now, written, only=new_lines):
+        report.findings.append(Finding("error", line, message))
+
+
+def _new_attempt_findings(cfg: Config, item: LedgerItem, att: Attempt, rewritten: Attempt | None,
+                          numbers: list[int], report: GateReport) -> None:
+    where = f"{item.item_id} Attempt #{att.n}"
+    if rewritten is not None:
+        report.findings.append(Finding("error", att.line, (
+            f"{where} was changed in place (Attempts are append-only: add a new Attempt)")))
+    elif numbers.count(att.n) > 1:
+        report.findings.append(Finding("error", att.line, (
+            f"{where} reuses a number the item already has (loopkit attempt add numbers "
+            "Attempts)")))
+    if not att.run_ids:
+        report.findings.append(Finding("error", att.line, f"{where} cites no loopkit run"))
+    for run_id in att.run_ids:
+        try:
+            find_run(cfg.root, cfg.paths.reports, run_id)
+        except LoopkitError as exc:
+            report.findings.append(Finding("error", att.line, str(exc)))
 
 
 def _done_item_finding(cfg: Config, item, report: GateReport) -> None:
     match = RUN_IN_NOTE_RE.search(item.fields.get("Status", ""))
+    report.cited += RUN_CITED_RE.findall(item.fields.get("Status", ""))
     ok, why = (False, "no evidence run cited in its Status")
     if match:
         ok, why, _ = run_passed_with_artifacts(cfg, match.group(1))
@@ -80,7 +121,7 @@ def _done_item_finding(cfg: Config, item, report: GateReport) -> None:
 def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
     for path in plan_files(cfg):
         rel = str(path.relative_to(cfg.root))
-        plan = parse_plan(read_text(path), rel)
+        plan = parse_plan(read_document(path, rel), rel)
         old_text = git_show(cfg, base, rel)
         old = parse_plan(old_text, rel) if old_text else None
         for task in plan.tasks:
@@ -88,9 +129,15 @@ def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
             if task.state != "D" or (prev is not None and prev.state == "D"):
                 continue
             report.done_flips.append((rel, task.task_id))
+            report.cited += RUN_CITED_RE.findall(task.guidance)
             if "FORCED" in task.guidance:
-                report.findings.append(Finding("warning", task.line + 1,
-                                               f"{rel} {task.task_id}: forced done"))
+                if is_recorded(cfg, rel, task.task_id, task.guidance):
+                    report.findings.append(Finding("warning", task.line + 1,
+                                                   f"{rel} {task.task_id}: forced done"))
+                else:
+                    report.findings.append(Finding("error", task.line + 1, (
+                        f"{rel} {task.task_id}: FORCED typed by hand (no override recorded by "
+                        f"plan set --force in {overrides_rel(cfg)})")))
                 continue
             match = RUN_IN_NOTE_RE.search(task.guidance)
             ok, why = (False, "no evidence run cited")
@@ -110,7 +157,8 @@ def _plan_companion_findings(cfg: Config, base: str, changed: list[str],
     if not plans:
         return
     ledger_path = cfg.path(cfg.paths.ledger)
-    now = parse_ledger(read_text(ledger_path), cfg.paths.ledger) if ledger_path.is_file() else None
+    now = (parse_ledger(read_document(ledger_path, cfg.paths.ledger), cfg.paths.ledger)
+           if ledger_path.is_file() else None)
     old_text = git_show(cfg, base, cfg.paths.ledger)
     old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
     for rel in plans:
@@ -134,13 +182,32 @@ def _cites_plan(lines: list[str], rel: str) -> bool:
     return rel in text or folder in text
 
 
-def run_gate(cfg: Config, base: str) -> GateReport:
-    report = GateReport([], [], [])
+def conflict_findings(cfg: Config) -> list[Finding]:
+    """Every loop document with unresolved merge conflict markers (the gate stops there)."""
+    docs = [cfg.paths.ledger, cfg.paths.archive, cfg.paths.memory, cfg.paths.memo]
+    docs += [str(p.relative_to(cfg.root)) for p in plan_files(cfg)]
+    findings = []
+    for rel in dict.fromkeys(docs):
+        path = cfg.path(rel)
+        if not path.is_file():
+            continue
+        try:
+            read_document(path, rel)
+        except ParseError as exc:
+            findings.append(Finding("error", exc.line, str(exc)))
+    return findings
+
+
+def run_gate(cfg: Config, base: str, now: datetime | None = None) -> GateReport:
+    report = GateReport(conflict_findings(cfg), [], [])
+    if report.findings:
+        return report
+    now = now or datetime.now(UTC)
     changed = changed_files(cfg, base)
     for rel in changed:
         if rel in PROTECTED:
             report.findings.append(Finding("error", 0, f"protected asset changed: {rel}"))
-    _attempt_findings(cfg, base, report)
+    _attempt_findings(cfg, base, now, report)
     _plan_findings(cfg, base, report)
     _plan_companion_findings(cfg, base, changed, report)
     ledger = cfg.path(cfg.paths.ledger)
@@ -148,3 +215,19 @@ def run_gate(cfg: Config, base: str) -> GateReport:
         report.findings.append(Finding("warning", 0, f"ledger is {ledger.stat().st_size} bytes "
                                        f"(budget {cfg.budgets.ledger_bytes}); run archive"))
     return report
+
+
+def cited_runs(cfg: Config, base: str) -> list[str]:
+    """Run ids that the change against ``base`` cites and that exist: new Attempts, new done
+    flips of plan tasks and ledger items."""
+    report = run_gate(cfg, base)
+    ids = [run_id for _item, _n, runs in report.new_attempts for run_id in runs]
+    ids += report.cited
+    found = []
+    for run_id in dict.fromkeys(ids):
+        try:
+            find_run(cfg.root, cfg.paths.reports, run_id)
+        except LoopkitError:
+            continue
+        found.append(run_id)
+    return found

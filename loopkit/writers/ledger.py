@@ -26,7 +26,8 @@ class NewAttempt:
 
 
 def render_ledger(ledger: Ledger) -> str:
-    return "".join(ledger.head) + "".join("".join(item.lines) for item in ledger.items)
+    return "".join(ledger.head) + "".join("".join(item.lines) + "".join(item.trailer)
+                                          for item in ledger.items)
 
 
 def render_attempt(att: NewAttempt, indent: str = "  ") -> list[str]:

@@ -10,15 +10,16 @@ Semantics follow the C program (``nanoBragg.c``, argument loop and header pre-pa
 * Values are stored raw (converted to SI); rules that C applies after parsing (pixel counts
   from sizes, phi steps, divergence and dispersion steps, ...) are resolved by the engine.
 
-Deliberate deviations (see ``docs/cli.md``): flags match exactly, so C's substring collisions
-(``-twotheta_axis`` also setting two-theta, ``-misset_seed`` also eating misset angles) do not
-happen; an unknown flag, a missing value or a value that is not a number is an error (C ignores
-the flag or reads ``atof`` garbage as 0); an integer flag needs an integer.
+Tokens are matched to flags as C matches them (:mod:`nanobragg.cli.cmatch`: substring tests,
+so ``-mosaic_domains`` is ``-mosaic_dom``, ``-twotheta_axis`` also sets two-theta, tokens C
+ignores are ignored), each surprise noted in :attr:`ParsedArgs.notices`; ``-strict_flags`` or
+``-quirks corrected`` match exactly and refuse unknown flags and stray words. Deliberate
+deviations (see ``docs/cli.md``): a missing value or a value that is not a number is an error (C
+reads ``atof`` garbage as 0); an integer flag needs an integer.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nanobragg.cli import inputs
+from nanobragg.cli import cmatch, inputs
 from nanobragg.config import (
     Convention,
     CrystalShape,
@@ -39,9 +40,10 @@ from nanobragg.config import (
     Pivot,
     Quirks,
     SimulationConfig,
+    check_device,
 )
 from nanobragg.errors import ConfigError, NanoBraggError
-from nanobragg.io.smv import SMVImage
+from nanobragg.io.smv import SMVImage, c_atof
 
 #: environment variable giving the default of ``-dtype``
 DTYPE_ENV = "NB_PYTORCH_DTYPE"
@@ -87,6 +89,7 @@ class OutputOptions:
     #: extra outputs beyond C
     cbf_file: str | None = None
     h5_file: str | None = None
+    png_file: str | None = None
 
     def files(self) -> list[tuple[str, str]]:
         """(flag, file name) of every file this run writes, in C's order, extras last."""
@@ -99,6 +102,8 @@ class OutputOptions:
             out.append(("-cbf", self.cbf_file))
         if self.h5_file:
             out.append(("-h5", self.h5_file))
+        if self.png_file:
+            out.append(("-pngfile", self.png_file))
         return out
 
 
@@ -139,6 +144,8 @@ class ParsedArgs:
     def note_line(self, note: Note) -> str:
         typed = self.origins.get(note.field, note.field)
         return f"{typed}: {note.text}"
+    #: one line per token read differently from an exact reading (C's matching), for stderr
+    notices: list[str] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -184,14 +191,16 @@ def _to_text(token: str) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """How one value token is checked and converted."""
+    """How one value token is checked and converted, and how C reads it (``atof``/``atoi``,
+    for the values of a colliding flag, :func:`nanobragg.cli.cmatch.c_values`)."""
 
     what: str
     convert: Callable[[str], Any]
+    c_read: Callable[[str], Any] = str
 
 
-NUMBER = Kind("a number", _to_number)
-INTEGER = Kind("a 32-bit integer", _to_integer)
+NUMBER = Kind("a number", _to_number, c_atof)
+INTEGER = Kind("a 32-bit integer", _to_integer, cmatch.c_atoi)
 TEXT = Kind("a name", _to_text)
 
 
@@ -397,6 +406,7 @@ def _apply_stol(st: _State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
     inputs.read_stol_table(st.cwd / values[0], values[0])
     st.parsed.table_files.append((st.current.split()[0], values[0]))
+    st.cfg.structure_factors.stol_file = values[0]
 
 
 def _apply_mtz(st: _State, values: list[Any]) -> None:
@@ -418,16 +428,11 @@ def parse_dtype(word: str, source: str) -> torch.dtype:
 
 
 def _apply_device(st: _State, values: list[Any]) -> None:
-    word = values[0]
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
-        raise ArgumentError(f"-device: expected cpu, cuda or cuda:N, got {word!r}")
-    if word.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ArgumentError(f"-device {word}: CUDA is not available on this machine")
-        index = int(word.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ArgumentError(f"-device {word}: only {torch.cuda.device_count()} CUDA device(s)")
-    st.cfg.device = word
+    try:
+        check_device(values[0])
+    except ConfigError as exc:
+        raise ArgumentError(f"-device: {exc}") from None
+    st.cfg.device = values[0]
 
 
 def _apply_quirks(st: _State, values: list[Any]) -> None:
@@ -600,7 +605,8 @@ def _build_table() -> None:
     _flag("-mtz", text, _apply_mtz, "read F from an MTZ file (gemmi, symmetry-expanded; beyond C)",
           SF, "FILE", "", "none")
     _flag("-mtz_column", text, _set("structure_factors.mtz_column"),
-          "MTZ amplitude column (beyond C; not supported yet, refused)",
+          "MTZ amplitude column, of type F or G (a phase or intensity column is refused; "
+          "beyond C)",
           SF, "LABEL", "", "first F column")
     _flag("-default_F", num, _set("structure_factors.default_F"),
           "F of every reflection not in the -hkl file", SF, "F", "", "0")
@@ -811,6 +817,9 @@ def _build_table() -> None:
           "SMV uint16 image with Poisson noise (+ adc)", OUT, "FILE", "", DEFAULT_NOISEFILE)
     _flag("-pgmfile -pgmimage", text, _each(_set("out.pgmfile"), _const("out.write_pgm", True)),
           "8-bit PGM preview", OUT, "FILE", "", DEFAULT_PGMFILE)
+    _flag("-pngfile", text, _set("out.png_file"),
+          "PNG preview with a colour bar in photons/pixel, on the PGM's scale (beyond C)", OUT,
+          "FILE", "", "none")
     _flag("-nonoise", None, _const("out.write_noise", False), "no noise image (no noise RNG)", OUT,
           default="noise on")
     _flag("-nopgm", None, _const("out.write_pgm", False), "no PGM image", OUT, default="PGM on")
@@ -846,6 +855,10 @@ def _build_table() -> None:
           f"floating-point precision (default from ${DTYPE_ENV}; beyond C)",
           R, "float32|float64", "", "float32")
     _flag("-device", text, _apply_device, "torch device (beyond C)", R, "cpu|cuda[:N]", "", "cpu")
+    _flag(cmatch.STRICT_FLAG, None, _nothing,
+          "match flags exactly: refuse unknown flags and stray words instead of reading them as "
+          "the C program does (also implied by -quirks corrected; beyond C)", R,
+          default="C's substring matching")
     _flag("-quirks", text, _apply_quirks,
           "'c': reproduce C's quirks bit for bit; 'corrected': fixed physics (beyond C)", R,
           "c|corrected", "", "c")
@@ -887,12 +900,7 @@ def _read_fixed(flag: Flag, argv: list[str], i: int) -> tuple[list[Any], int]:
 
 def suggest(token: str) -> str | None:
     """The flag closest to ``token``, if any is close."""
-    lowered = {name.lower(): name for name in FLAGS}
-    key = "-" + token.lower().lstrip("-")
-    if key in lowered:
-        return lowered[key]
-    close = difflib.get_close_matches(key, list(lowered), n=1, cutoff=0.6)
-    return lowered[close[0]] if close else None
+    return cmatch.suggest(token, FLAGS)
 
 
 def _unknown(token: str, previous: Flag | None) -> ArgumentError:
@@ -904,13 +912,14 @@ def _unknown(token: str, previous: Flag | None) -> ArgumentError:
     return ArgumentError(f"unexpected argument {token!r}{after} (flags start with '-'){tail}")
 
 
-def _read_headers(st: _State, argv: list[str]) -> None:
+def _read_headers(st: _State, argv: list[str], strict: bool) -> None:
     """C's pre-pass: the last ``-mask`` and the last ``-img`` name SMV files whose headers
     initialise the detector, the mask first, then the image."""
     names: dict[str, str] = {}
     for i, token in enumerate(argv[:-1]):
-        if token in ("-mask", "-img") and argv[i + 1] not in FLAGS:
-            names[token] = argv[i + 1]
+        for name in cmatch.header_flags(token, strict):
+            if argv[i + 1] not in FLAGS:
+                names[name] = argv[i + 1]
     if "-mask" in names:
         st.current = f"-mask {names['-mask']}"
         st.parsed.mask_file = names["-mask"]
@@ -980,17 +989,29 @@ def parse_args(
     env = os.environ if env is None else env
     if env.get(DTYPE_ENV):
         st.cfg.dtype = parse_dtype(env[DTYPE_ENV], f"${DTYPE_ENV}")
-    _read_headers(st, argv)
+    strict = cmatch.wants_strict(argv)
+    _read_headers(st, argv, strict)
     i, previous = 0, None
     while i < len(argv):
-        flag = FLAGS.get(argv[i])
-        if flag is None:
-            raise _unknown(argv[i], previous)
-        reader = flag.reader or _read_fixed
-        values, end = reader(flag, argv, i)
-        st.current = " ".join(argv[i:end])
+        if strict:
+            flag, also = FLAGS.get(argv[i]), []
+            if flag is None:
+                raise _unknown(argv[i], previous)
+        else:
+            found = cmatch.resolve(argv, i, FLAGS)
+            if found.notice:
+                st.parsed.notices.append(found.notice)
+            if found.flag is None:
+                i += max(found.ignored, 1)
+                continue
+            flag, also = found.flag, found.also
+        start = i
+        values, i = (flag.reader or _read_fixed)(flag, argv, i)
+        st.current = " ".join(argv[start:i])
         flag.apply(st, values)
-        i, previous = end, flag
+        for other in also:  # C's collisions: the other flag reads the same tokens with atof
+            other.apply(st, cmatch.c_values(other, argv, start))
+        previous = flag
     _check_combinations(st.cfg)
     return st.parsed
 

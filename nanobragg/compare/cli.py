@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--rmse-tol", type=float, default=1e-3, help="maximum RMSE / max|C| (default 1e-3)"
     )
     out.add_argument(
+        "--sum-tol", type=float, default=1e-3,
+        help="maximum |sum_py / sum_c - 1| (default 1e-3)",
+    )
+    out.add_argument(
+        "--spot-tol", type=float, default=1e-3,
+        help="maximum |I_py / I_c - 1| of the worst of the C image's top-N spots, each "
+             "integrated over 3x3 pixels (default 1e-3)",
+    )
+    out.add_argument(
         "--peak-tol",
         type=float,
         default=1.0,
@@ -192,6 +201,8 @@ def limits_from(opts) -> Limits:
     return Limits(
         correlation=opts.threshold,
         rmse_rel_max=opts.rmse_tol,
+        sum_ratio_error=opts.sum_tol,
+        worst_spot_rel_diff=opts.spot_tol,
         peak_max_distance_px=opts.peak_tol,
         peak_match_fraction=opts.peak_match_min,
         n_peaks=opts.peaks,
@@ -301,6 +312,7 @@ def summary_line(doc: dict) -> str:
         f"nb-compare: {doc['verdict'].upper()} (exit {doc['exit_code']}) "
         f"correlation={f('correlation')} rmse_rel_max={f('rmse_rel_max')} "
         f"max_abs_diff={f('max_abs_diff')} sum_ratio={f('sum_ratio')} "
+        f"worst_spot={f('worst_spot_rel_diff')} "
         f"peaks matched={peaks.get('matched', 'n/a')} "
         f"max_dist_px={'n/a' if md is None else f'{md:.3g}'} "
         f"c_time_s={f('wall_time_c_s')} py_time_s={f('wall_time_py_s')} -> {doc.get('outdir', '')}"
@@ -458,6 +470,9 @@ def run_golden(s: Session) -> int:
     prefix = py_prefix(opts.py_cmd)
     work = s.scratch("py")
     data_dir = case_dir.resolve().parent / "data"
+    if not data_dir.is_dir():  # inputs from the working directory, as in the live mode
+        args = absolutize_inputs(args, Path.cwd())
+        data_dir = Path.cwd() / "data"
     try:
         res = run_side(
             "py",

@@ -22,6 +22,8 @@ class Limits:
 
     correlation: float = 0.999  # correlation >= this (--threshold)
     rmse_rel_max: float = 1e-3  # RMSE / max|C| < this (--rmse-tol)
+    sum_ratio_error: float = 1e-3  # |sum_py / sum_c - 1| <= this (--sum-tol)
+    worst_spot_rel_diff: float = 1e-3  # worst spot's |I_py / I_c - 1| <= this (--spot-tol)
     peak_max_distance_px: float = 1.0  # max distance of matched peaks <= this (--peak-tol)
     peak_match_fraction: float = 0.8  # matched / min(n_c, n_py) >= this (--peak-match-min)
     n_peaks: int = 50  # top-N peaks per image (--peaks)
@@ -48,6 +50,16 @@ def _check(name: str, value, op: str, limit: float) -> dict:
     return {"name": name, "value": value, "op": op, "limit": limit, "passed": bool(passed)}
 
 
+def _sum_check(result: dict, limits: Limits) -> dict:
+    """|sum_py / sum_c - 1|: a uniform scale error that correlation cannot see."""
+    ratio = result["sum_ratio"]
+    if ratio is None and result["max_abs_diff"] == 0.0:
+        return {"name": "sum_ratio_error", "value": 0.0, "op": "<=",
+                "limit": limits.sum_ratio_error, "passed": True}  # two all-zero images
+    value = None if ratio is None else abs(ratio - 1.0)
+    return _check("sum_ratio_error", value, "<=", limits.sum_ratio_error)
+
+
 def evaluate(ref: np.ndarray, test: np.ndarray, limits: Limits) -> dict:
     """Metrics, peaks, checks and verdict for two same-shape images (ref = C, test = py)."""
     if ref.shape != test.shape:
@@ -68,6 +80,7 @@ def evaluate(ref: np.ndarray, test: np.ndarray, limits: Limits) -> dict:
         },
         _check("correlation", result["correlation"], ">=", limits.correlation),
         _check("rmse_rel_max", result["rmse_rel_max"], "<", limits.rmse_rel_max),
+        _sum_check(result, limits),
     ]
     if peaks["n_c"] == 0 and peaks["n_py"] == 0:
         checks.append(
@@ -88,9 +101,13 @@ def evaluate(ref: np.ndarray, test: np.ndarray, limits: Limits) -> dict:
                 "peak_max_distance_px", peaks["max_distance_px"], "<=", limits.peak_max_distance_px
             )
         )
+        checks.append(_check("worst_spot_rel_diff", peaks["worst_spot_rel_diff"], "<=",
+                             limits.worst_spot_rel_diff))
     if result["rmse_rel_max"] is None and result["max_abs_diff"] == 0.0:
         checks[2]["passed"] = True  # two all-zero images agree exactly
     passed = all(c["passed"] for c in checks)
+    result.update(
+        worst_spot_rel_diff=peaks["worst_spot_rel_diff"], worst_spot_at=peaks["worst_spot_at"])
     result.update(
         peaks=peaks,
         checks=checks,

@@ -143,10 +143,33 @@ def match_peaks(
     return matches
 
 
+def spot_metrics(ref: np.ndarray, test: np.ndarray, spots: list[Peak], half: int = 1) -> dict:
+    """Integrated intensity of each reference spot in both images, over the (2·half + 1)²
+    window around its brightest pixel: the worst relative difference |test/ref - 1|.
+
+    A correlation near 1 says nothing about scale, and a sum hides errors that cancel; this
+    names the spot whose intensity is most wrong. Spots with no intensity in ``ref`` are
+    skipped.
+    """
+    worst, worst_at, counted = None, None, 0
+    for spot in spots:
+        s, f = spot.pixel
+        window = (slice(max(s - half, 0), s + half + 1), slice(max(f - half, 0), f + half + 1))
+        ref_sum = float(ref[window].sum())
+        if ref_sum <= 0:
+            continue
+        counted += 1
+        rel = abs(float(test[window].sum()) / ref_sum - 1.0)
+        if worst is None or rel > worst:
+            worst, worst_at = rel, [s, f]
+    return {"spots": counted, "worst_spot_rel_diff": worst, "worst_spot_at": worst_at}
+
+
 def peak_metrics(
     ref: np.ndarray, test: np.ndarray, n: int = 50, radius: float = 3.0, min_separation: float = 3.0
 ) -> dict:
-    """Top-``n`` peaks of each image matched one-to-one within ``radius`` pixels."""
+    """Top-``n`` peaks of each image matched one-to-one within ``radius`` pixels, and the
+    intensity of the reference's peaks in both images (:func:`spot_metrics`)."""
     pr = find_peaks(ref, n, min_separation)
     pt = find_peaks(test, n, min_separation)
     matches = match_peaks(pr, pt, radius)
@@ -164,4 +187,5 @@ def peak_metrics(
         "peaks_c": [[round(p.slow, 3), round(p.fast, 3), p.value] for p in pr],
         "peaks_py": [[round(p.slow, 3), round(p.fast, 3), p.value] for p in pt],
         "matches": [[i, j, round(d, 4)] for i, j, d in matches],
+        **spot_metrics(ref.astype(np.float64), test.astype(np.float64), pr),
     }

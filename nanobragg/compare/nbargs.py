@@ -12,7 +12,8 @@ from nanobragg.compare.images import ImageError, parse_smv_header
 FLOAT_FLAGS = ("-floatfile", "-floatimage")
 INT_FLAGS = ("-intfile", "-intimage")
 # Flags whose (first) value names an input file; relative paths are made absolute.
-INPUT_FILE_FLAGS = ("-hkl", "-mat", "-matrix", "-img", "-mask", "-sourcefile")
+INPUT_FILE_FLAGS = ("-hkl", "-mat", "-matrix", "-img", "-mask", "-sourcefile", "-stol", "-4stol",
+                    "-Q")
 
 
 def _float(token: str) -> float:

@@ -38,6 +38,8 @@ METRIC_KEYS = (
     "sum_c",
     "sum_py",
     "sum_ratio",
+    "worst_spot_rel_diff",
+    "worst_spot_at",
     "max_c",
     "max_py",
     "mean_c",

@@ -17,6 +17,7 @@ from loopkit.config import load_config
 from loopkit.errors import LoopkitError
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "loopkit.toml"
 
 
 def test_defaults_without_config(tmp_path: Path) -> None:
@@ -118,8 +119,11 @@ def test_run_root_validation(bad: str) -> None:
 
 def test_c_binary_and_versions_recorded(repo: Path, lk: Invoke,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """This repository's loopkit.toml records torch, its CUDA build and NB_C_BIN."""
     import hashlib
+    import shutil
 
+    shutil.copy(REPO_CONFIG, repo / "loopkit.toml")
     binary = repo / "golden_suite_generator" / "nanoBragg"
     binary.parent.mkdir()
     binary.write_bytes(b"\x7fELF fake C binary")
@@ -127,8 +131,31 @@ def test_c_binary_and_versions_recorded(repo: Path, lk: Invoke,
     (repo / "m.md").write_text(MEMO)
     lk("run", "m.md", "--do-now-only")
     run = json.loads(next((repo / "reports").rglob("run.json")).read_text())
-    c_bin = run["tools"]["c_binary"]
+    c_bin = run["tools"]["binaries"]["NB_C_BIN"]
     assert c_bin["path"] == "./golden_suite_generator/nanoBragg"
     assert c_bin["sha256"] == hashlib.sha256(b"\x7fELF fake C binary").hexdigest()
     assert run["tools"]["python"] == sys.version.split()[0]
-    assert run["tools"]["torch"] is None or run["tools"]["torch"][0].isdigit()
+    from importlib.metadata import version
+    assert run["tools"]["packages"]["torch"] == version("torch")
+    assert "cuda" in run["tools"]
+
+
+def test_a_new_project_records_what_its_config_names(repo: Path, lk: Invoke) -> None:
+    """Without [records], a run notes python and the platform only; a project names its own
+    binary (TOY_C_BIN) and commands."""
+    (repo / "m.md").write_text(MEMO)
+    lk("run", "m.md", "--do-now-only")
+    tools = json.loads(next((repo / "reports").rglob("run.json")).read_text())["tools"]
+    assert (tools["packages"], tools["binaries"], "cuda" in tools) == ({}, {}, False)
+    toy = repo / "bin" / "toy"
+    toy.parent.mkdir()
+    toy.write_text("#!/bin/sh\necho toy 1.0\n")
+    toy.chmod(0o755)
+    (repo / "loopkit.toml").write_text(
+        '[records]\nbinaries = { TOY_C_BIN = ["bin/toy"] }\ncommands = ["bin/toy --version"]\n')
+    lk("run", "m.md", "--do-now-only")
+    runs = sorted((repo / "reports").rglob("run.json"))
+    tools = json.loads(runs[-1].read_text())["tools"]
+    assert tools["binaries"]["TOY_C_BIN"]["path"] == "bin/toy"
+    assert tools["commands"] == {"bin/toy --version": "toy 1.0"}
+    assert "NB_C_BIN" not in tools["binaries"]

@@ -209,19 +209,29 @@ def test_git_dirty_paths_keep_their_first_character(repo: Path) -> None:
     assert dirty_paths(" M a/b.py\0R  new.md\0old.md\0?? c\0") == ["a/b.py", "new.md", "c"]
 
 
-def test_steps_find_the_running_interpreters_tools_without_activation(
+def test_steps_run_the_callers_path_unless_a_prepend_is_configured(
         repo: Path, lk: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    """loopkit's own interpreter folder is not put first; ``[run] path_prepend`` puts the
+    folders a project asks for first."""
     bindir = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     monkeypatch.setenv("LK_TEST_BINDIR", bindir)
     memo = MEMO.replace('echo golden > "$RUN_DIR/golden.txt"',
-                        'test "$(command -v python)" = "$LK_TEST_BINDIR/python" && '
+                        'echo "$PATH" > "$RUN_DIR/path.txt"; '
                         'test "$(command -v pytest)" = "$LK_TEST_BINDIR/pytest" && '
                         'echo golden > "$RUN_DIR/golden.txt"')
     (repo / "memo.md").write_text(memo)
     lk("run", "memo.md", "--steps", "1")
     run = json.loads((repo / ROOT / STAMP / "run.json").read_text())
+    assert (repo / ROOT / STAMP / "path.txt").read_text() == "/usr/bin:/bin\n"
+    assert run["steps"][0]["rc"] == 1
+    (repo / "loopkit.toml").write_text(f'[run]\npath_prepend = ["{bindir}"]\n')
+    lk("run", "memo.md", "--steps", "1")
+    second = "20251006T172654Z"
+    run = json.loads((repo / ROOT / second / "run.json").read_text())
     assert run["steps"][0]["rc"] == 0, run["steps"][0]
+    path = (repo / ROOT / second / "path.txt").read_text().strip()
+    assert path.endswith(":/usr/bin:/bin") and path.count(":") == 2
 
 
 def test_lock_files_live_in_one_ignored_folder(repo: Path, lk: Invoke) -> None:
@@ -234,7 +244,7 @@ def test_lock_files_live_in_one_ignored_folder(repo: Path, lk: Invoke) -> None:
     assert locks == [".loopkit/locks/docs%fix_plan.md.lock", ".loopkit/locks/galph_memory.md.lock",
                      ".loopkit/locks/plans%active%cli-noise-pix0%plan.md.lock"]
     ignored = (PROJECT / ".gitignore").read_text().splitlines()
-    assert ".loopkit/" in ignored and ".*.lock" in ignored
+    assert (".loopkit/" in ignored or ".loopkit/*" in ignored) and ".*.lock" in ignored
 
 
 def test_run_evidence_has_no_machine_paths(repo: Path, lk: Invoke, tmp_path: Path,

@@ -5,7 +5,7 @@ files that are not regular or too large, work too large to finish, and signals.
 Every refused case: exit status 2, exactly one stderr line ``nanobragg: error: ...`` naming the
 flag (or ``file:line``), no traceback, and every file of the working directory unchanged (none
 created, none overwritten). The refusals of large work run as real processes and must come
-within a few seconds of a trivial refusal's time (process and torch start-up included).
+within a few seconds of a trivial refusal (a bad value)'s time (process and torch start-up included).
 """
 
 from __future__ import annotations
@@ -262,11 +262,11 @@ def _nanobragg(args: list[str], cwd: Path, env_extra: dict[str, str] | None = No
 
 @pytest.fixture(scope="module")
 def trivial_refusal_s(tmp_path_factory) -> float:
-    """Wall time of refusing an unknown flag: process and torch start-up, no work."""
+    """Wall time of refusing a bad value: process and torch start-up, no work."""
     cwd = tmp_path_factory.mktemp("trivial")
     times = []
     for _ in range(2):
-        result, elapsed = _nanobragg(BASE + ["-distanse", "1"], cwd)
+        result, elapsed = _nanobragg(BASE + ["-detpixels", "0"], cwd)
         assert result.returncode == 2
         times.append(elapsed)
     return max(times)

@@ -34,15 +34,18 @@ def smv_file(width: int, height: int, extra: str = "", data_bytes: int | None = 
 
 #: (id, argv, {file name: content}, words the message must contain)
 CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
-    # unknown flags and stray words
-    ("unknown_flag_suggests", BASE + ["-distanse", "100"], {},
+    # unknown flags and stray words: refused with exact matching (-strict_flags or
+    # -quirks corrected); by default they are ignored as C ignores them (test_cli_cmatch.py)
+    ("unknown_flag_suggests", BASE + ["-strict_flags", "-distanse", "100"], {},
      ["-distanse", "did you mean -distance"]),
-    ("double_dash", BASE + ["--detpixels", "8"], {}, ["did you mean -detpixels"]),
-    ("c_example_dispstep", BASE + ["-dispstep", "3"], {}, ["did you mean -dispsteps"]),
-    ("unknown_flag_no_match", BASE + ["-zzzzqqqq"], {}, ["unknown flag", "nanobragg -h"]),
-    ("stray_word", BASE + ["banana"], {}, ["unexpected argument", "banana"]),
-    ("extra_cell_value", ["-cell", "1", "2", "3", "90", "90", "90", "7"] + BASE[7:], {},
-     ["unexpected argument '7'"]),
+    ("double_dash", BASE + ["-strict_flags", "--detpixels", "8"], {}, ["did you mean -detpixels"]),
+    ("c_example_dispstep", BASE + ["-quirks", "corrected", "-dispstep", "3"], {},
+     ["did you mean -dispsteps"]),
+    ("unknown_flag_no_match", BASE + ["-zzzzqqqq", "-strict_flags"], {},
+     ["unknown flag", "nanobragg -h"]),
+    ("stray_word", BASE + ["-strict_flags", "banana"], {}, ["unexpected argument", "banana"]),
+    ("extra_cell_value", ["-cell", "1", "2", "3", "90", "90", "90", "7", "-strict_flags"]
+     + BASE[7:], {}, ["unexpected argument '7'"]),
     # missing and garbled values
     ("missing_value_at_end", BASE + ["-distance"], {}, ["-distance", "missing value", "end"]),
     ("missing_value_before_flag", BASE + ["-lambda", "-N", "3"], {}, ["-lambda", "missing value"]),
@@ -77,6 +80,7 @@ CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
      ["volume"]),
     ("negative_cell_length", ["-cell", "-100", "100", "100"] + BASE[7:], {}, ["-cell"]),
     ("negative_pixel", BASE + ["-pixel", "-0.1"], {}, ["pixel size"]),
+    ("dispersion_200_percent", BASE + ["-dispersion", "200"], {}, ["-dispersion 200", "below 200%"]),
     ("zero_pixel", BASE + ["-pixel", "0"], {}, ["pixel size"]),
     ("zero_lambda", BASE + ["-lambda", "0"], {}, ["-lambda", "positive"]),
     ("zero_energy", BASE + ["-energy", "0"], {}, ["-energy", "positive"]),
@@ -207,7 +211,7 @@ def _subprocess(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     "args",
     [
-        BASE + ["-distanse", "100"],
+        BASE + ["-strict_flags", "-distanse", "100"],
         BASE + ["-img", str(DATA_DIR / "small_P1.hkl")],
     ],
     ids=["unknown_flag", "bad_input_file"],
@@ -248,16 +252,21 @@ def test_internal_errors_are_not_disguised(tmp_path, monkeypatch):
     assert not list(tmp_path.iterdir())
 
 
-def _two_column_mtz(path) -> None:
+def _mtz(path, columns: dict[str, str], rows: list[list[float]]) -> None:
+    """A P1 MTZ file with the given (label: MTZ type) columns after H K L."""
     import gemmi  # installed by the test extra
     mtz = gemmi.Mtz(with_base=True)
     mtz.spacegroup = gemmi.SpaceGroup("P 1")
     mtz.set_cell_for_all(gemmi.UnitCell(100, 100, 100, 90, 90, 90))
     mtz.add_dataset("d")
-    mtz.add_column("FP", "F")
-    mtz.add_column("FC", "F")
-    mtz.set_data(np.array([[1, 0, 0, 10.0, 20.0], [0, 1, 0, 30.0, 40.0]], dtype=np.float32))
+    for label, kind in columns.items():
+        mtz.add_column(label, kind)
+    mtz.set_data(np.array(rows, dtype=np.float32))
     mtz.write_to_file(str(path))
+
+
+def _two_column_mtz(path) -> None:
+    _mtz(path, {"FP": "F", "FC": "F"}, [[1, 0, 0, 10.0, 20.0], [0, 1, 0, 30.0, 40.0]])
 
 
 def test_mtz_column_selects_the_amplitudes(tmp_path, monkeypatch, capsys):
@@ -269,3 +278,16 @@ def test_mtz_column_selects_the_amplitudes(tmp_path, monkeypatch, capsys):
     assert main(args + ["-mtz_column", "FOO"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "FOO" in err[0]
+
+
+def test_mtz_column_refuses_a_phase_column(tmp_path, monkeypatch, capsys):
+    _mtz(tmp_path / "f.mtz", {"FC": "F", "PHIC": "P", "IMEAN": "J"}, [[1, 0, 0, 10.0, 90.0, 100.0]])
+    monkeypatch.chdir(tmp_path)
+    args = ["-cell", "100", "100", "100", "90", "90", "90", "-mtz", "f.mtz", "-detpixels", "8",
+            "-nonoise", "-nopgm", "-noprogress", "-floatfile", "f.bin"]
+    for label, what in (("PHIC", "type P (phase)"), ("IMEAN", "type J (intensity)")):
+        assert main([*args, "-mtz_column", label]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert err == [f"nanobragg: error: -mtz_column {label}: f.mtz column of MTZ {what}, not "
+                       "amplitudes; amplitude columns are ['FC']"]
+    assert not (tmp_path / "f.bin").exists()

@@ -464,3 +464,19 @@ def test_golden_mode_nanobragg_one_case(tmp_path, capsys):
 def test_golden_mode_nanobragg_every_case(tmp_path, capsys, gc):
     code, _, err = run(["--golden", gc.path, "--no-plots", "--outdir", tmp_path / "o"], capsys)
     assert code == 0, err
+
+
+def test_golden_mode_finds_inputs_in_the_working_directory(tmp_path, capsys, monkeypatch):
+    """A case copied away from ``data/`` runs when the working directory holds ``data/``, as in
+    the live mode (its arguments name ``data/A.mat`` and ``data/small_P1.hkl``)."""
+    import shutil
+
+    case_copy = tmp_path / "cases" / "amat_hkl_nearest"
+    shutil.copytree(GOLDEN_DIR / "amat_hkl_nearest", case_copy)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data").symlink_to(GOLDEN_DIR / "data", target_is_directory=True)
+    monkeypatch.chdir(work)
+    code, _, err = run(["--golden", str(case_copy), "--no-plots", "--outdir", "o"], capsys)
+    assert code == 0, err
+    assert load(work / "o")["correlation"] >= 0.999

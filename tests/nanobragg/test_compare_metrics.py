@@ -41,7 +41,9 @@ def test_shifted_spot_distance_and_correlation():
     assert res["correlation"] == pytest.approx(math.exp(-5 / (4 * sigma**2)), abs=2e-3)
     assert res["sum_ratio"] == pytest.approx(1.0, abs=1e-9)
     failed = {c["name"] for c in res["checks"] if not c["passed"]}
-    assert failed == {"correlation", "rmse_rel_max", "peak_max_distance_px"}
+    # the 3x3 window of the C spot holds another share of the shifted spot
+    assert failed == {"correlation", "rmse_rel_max", "peak_max_distance_px",
+                      "worst_spot_rel_diff"}
     assert res["exit_code"] == 3
 
 
@@ -67,7 +69,9 @@ def test_scaled_image_known_answers():
     assert res["rmse_rel_max"] == pytest.approx(np.sqrt(np.mean(ref**2)) / ref.max(), rel=1e-12)
     verdict = evaluate(ref, test, Limits())
     assert verdict["verdict"] == "fail"  # perfectly correlated but twice as bright
-    assert [c["name"] for c in verdict["checks"] if not c["passed"]] == ["rmse_rel_max"]
+    assert [c["name"] for c in verdict["checks"] if not c["passed"]] == [
+        "rmse_rel_max", "sum_ratio_error", "worst_spot_rel_diff"]
+    assert verdict["worst_spot_rel_diff"] == pytest.approx(1.0, rel=1e-12)
 
 
 def test_swapped_pair_is_symmetric_or_reciprocal():
@@ -157,3 +161,40 @@ def test_block_sum_and_resample_rules():
     assert info["shape_c"] == [5, 7] and info["shape_py"] == [6, 6]
     _, _, info = resample_pair(np.ones((3, 3)), np.ones((3, 3)))
     assert info["method"] == "none"
+
+
+def _golden_memo_image() -> np.ndarray:
+    from golden_cases import all_cases
+
+    case = next(c for c in all_cases() if c.id == "mosaic")
+    return case.float_image().astype(np.float64)
+
+
+def test_one_percent_too_bright_cannot_pass():
+    """A uniform 1 % scale error: correlation 1, RMSE 1e-3 of the max would let it through."""
+    ref = _golden_memo_image()
+    res = evaluate(ref, 1.01 * ref, Limits())
+    assert res["correlation"] == pytest.approx(1.0, abs=1e-12)
+    assert res["verdict"] == "fail"
+    failed = {c["name"] for c in res["checks"] if not c["passed"]}
+    assert {"sum_ratio_error", "worst_spot_rel_diff"} <= failed
+    assert res["worst_spot_rel_diff"] == pytest.approx(0.01, rel=1e-9)
+
+
+def test_one_spot_one_percent_off_cannot_pass():
+    """1 % on the brightest spot alone: every global check passes, the worst spot does not."""
+    ref = _golden_memo_image()
+    s, f = np.unravel_index(int(np.argmax(ref)), ref.shape)
+    test = ref.copy()
+    test[s - 1:s + 2, f - 1:f + 2] *= 1.01
+    res = evaluate(ref, test, Limits())
+    failed = [c["name"] for c in res["checks"] if not c["passed"]]
+    assert failed == ["worst_spot_rel_diff"]
+    assert res["worst_spot_at"] == [int(s), int(f)]
+    assert res["worst_spot_rel_diff"] == pytest.approx(0.01, rel=1e-9)
+
+
+def test_float32_rounding_passes_the_new_checks():
+    ref = _golden_memo_image()
+    res = evaluate(ref, ref.astype(np.float32).astype(np.float64) * (1 + 2e-7), Limits())
+    assert res["verdict"] == "pass"

@@ -1,8 +1,8 @@
 """The engine against every public golden float image of the C program.
 
-float64: correlation >= 0.999999 and max |diff| <= 1e-6 * max_I (C casts its double to float32,
-so one float32 ulp is the only difference allowed). float32: correlation >= 0.99999 and
-|sum ratio - 1| <= 1e-4. Input files are the vendored copies in tests/golden/data.
+float64, cast to float32 as C casts its double image: C's float image to the last bit. float32:
+correlation >= 0.99999 and |sum ratio - 1| <= 1e-4 (and 1e-5 of the maximum against float64,
+tests/nanobragg/test_term_stage.py). Input files are the vendored copies in tests/golden/data.
 """
 
 from __future__ import annotations
@@ -45,14 +45,11 @@ def render(case, dtype: torch.dtype, workdir: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_float64_matches_c(case, tmp_path):
-    gold = case.float_image().astype(np.float64)
-    ours = render(case, torch.float64, tmp_path)
+    gold = case.float_image()
+    ours = render(case, torch.float64, tmp_path).astype(np.float32)
     assert ours.shape == gold.shape
-    max_i = np.abs(gold).max()
-    max_diff = np.abs(ours.astype(np.float32).astype(np.float64) - gold).max()
-    assert max_diff <= 1e-6 * max_i, f"max|diff| = {max_diff:g} vs max_I {max_i:g}"
-    if gold.std() > 0:
-        assert np.corrcoef(ours.ravel(), gold.ravel())[0, 1] >= 0.999999
+    differing = int((ours != gold).sum())
+    assert differing == 0, f"{differing} pixels differ from C's float image"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

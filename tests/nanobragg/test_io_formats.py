@@ -506,3 +506,58 @@ def test_c_reads_overflowing_header_data_from_declared_offset() -> None:
     tiny = parse_smv_bytes(b"{\nHEADER_BYTES=512;\nSIZE1=3;\nSIZE2=2;\n}\f" + data.tobytes())
     np.testing.assert_array_equal(tiny.data, data)
     assert not tiny.data_as_c_reads().any()
+
+
+# ------------------------------------------------------------------------------------------------
+# PNG preview (-pngfile, beyond C)
+# ------------------------------------------------------------------------------------------------
+
+
+def _decode_png(data: bytes) -> np.ndarray:
+    import io
+
+    import matplotlib.image
+
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def test_png_has_a_colour_scale_and_the_pgm_saturation() -> None:
+    from nanobragg.io.png import png_bytes, png_saturation
+
+    image = np.zeros((64, 96), dtype=np.float32)
+    image[20:30, 40:50] = 1e6  # far above saturation: black, as the PGM's 255 is white
+    rgba = _decode_png(png_bytes(image, pgm_scale=2.0))
+    height, width = rgba.shape[:2]
+    gray = np.round(rgba[..., 0] * 255).astype(int)
+    # the colour bar: a full ramp of grey levels right of the image; the image itself holds
+    # only white (0 photons) and black (saturated)
+    assert len(np.unique(gray[:, 3 * width // 4:])) >= 200
+    assert gray.min() == 0 and png_saturation(2.0) == 127.5
+
+
+def test_cli_pngfile_beside_the_pgm(tmp_path, monkeypatch, capsys) -> None:
+    from nanobragg.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    args = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "300", "-N", "5",
+            "-detpixels", "48", "-noprogress", "-seed", "1", "-nonoise"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    assert main([*args, "-pngfile", "view.png"]) == 0
+    assert capsys.readouterr().out == plain  # C's stdout unchanged
+    rgba = _decode_png((tmp_path / "view.png").read_bytes())
+    assert rgba.ndim == 3 and min(rgba.shape[:2]) > 200
+    assert (tmp_path / "image.pgm").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cli_pngfile_in_a_missing_directory_writes_nothing(tmp_path, monkeypatch, capsys) -> None:
+    from nanobragg.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "300",
+                 "-detpixels", "8", "-noprogress", "-pngfile", "no/such/dir/view.png"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "-pngfile" in err[0] and "does not exist" in err[0]
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,7 @@ import pytest
 
 from nanobragg.cli.inputs import read_matrix
 from nanobragg.config import Convention, SimulationConfig
-from nanobragg.errors import ConfigError, InputFileError
+from nanobragg.errors import ConfigError, InputFileError, NanoBraggError
 from nanobragg.simulator import Simulator
 from nanobragg.structure_factors import read_hkl
 
@@ -70,3 +70,23 @@ def test_a_matrix_with_fewer_than_nine_numbers(tmp_path):
     with pytest.raises(InputFileError, match="short.mat") as info:
         read_matrix(mat, "short.mat")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="CUDA is available here: "
+                    "the refusal is for machines without it")
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_api_cuda_without_cuda_is_one_clear_error(device):
+    import nanobragg
+
+    cfg = good_config()
+    cfg.device = device
+    with pytest.raises(NanoBraggError) as info:
+        nanobragg.simulate(cfg)
+    assert str(info.value) == f"device {device!r}: CUDA is not available on this machine"
+
+
+def test_api_unknown_device_is_one_clear_error():
+    cfg = good_config()
+    cfg.device = "tpu"
+    with pytest.raises(ConfigError, match="device 'tpu': expected cpu, cuda or cuda:N"):
+        Simulator(cfg)

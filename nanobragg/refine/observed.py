@@ -1,0 +1,72 @@
+"""Observed images and masks: SMV, CBF, HDF5 or raw float, as counts per pixel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nanobragg.refine.errors import RefineError
+
+#: nanobragg's -intfile/-noisefile add this ADC offset (C default); raw floats carry none
+SMV_DEFAULT_ADC = 40.0
+
+
+def image_format(path: Path) -> str:
+    """'smv', 'cbf', 'hdf5' or 'raw', from the first bytes and the name."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    if head.startswith(b"{"):
+        return "smv"
+    if head.startswith(b"\x89HDF"):
+        return "hdf5"
+    if path.suffix.lower() == ".cbf" or head.startswith(b"###CBF"):
+        return "cbf"
+    return "raw"
+
+
+def read_observed(path: str | Path, shape: tuple[int, int] | None) -> tuple[np.ndarray, str]:
+    """(pixels as float64 [slow, fast], format) of an observed image; one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise RefineError(f"--image {path}: no such file")
+    kind = image_format(path)
+    try:
+        if kind == "smv":
+            from nanobragg.io.smv import read_smv
+
+            return read_smv(path).data.astype(np.float64), kind
+        if kind == "cbf":
+            from nanobragg.io.cbf import read_cbf
+
+            return read_cbf(path), kind
+        if kind == "hdf5":
+            from nanobragg.io.nxmx import read_hdf5_image
+
+            return read_hdf5_image(path), kind
+        if shape is None:
+            raise RefineError(f"--image {path}: a raw float file needs --shape SLOW FAST")
+        from nanobragg.io.raw import read_float_image
+
+        return read_float_image(path, shape).astype(np.float64), kind
+    except ImportError as exc:
+        raise RefineError(f"--image {path}: reading {kind} needs the package {exc.name}") from None
+    except (ValueError, OSError) as exc:
+        raise RefineError(f"--image {path}: {exc}") from None
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """An SMV mask (as nanobragg's -mask): True where the pixel is used (value != 0)."""
+    from nanobragg.io.smv import read_smv
+
+    try:
+        return read_smv(path).data != 0
+    except (ValueError, OSError) as exc:
+        raise RefineError(f"--mask {path}: {exc}") from None
+
+
+def check_shape(image: np.ndarray, detector: tuple[int, int], name: str) -> None:
+    if tuple(image.shape) != tuple(detector):
+        raise RefineError(
+            f"{name}: image is {image.shape[1]}x{image.shape[0]} pixels (fast x slow) but the "
+            f"model's detector is {detector[1]}x{detector[0]}")
