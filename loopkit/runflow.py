@@ -190,6 +190,9 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
     writer.text("commands.txt", render_commands(run, req))
     writer.run(run)
     console.print(f"[bold]loopkit run[/] {stamp} -> {run.run_dir} ({len(req.shell)} step(s))")
+    for planned in req.manual:
+        first = planned.step.text.strip().splitlines()[0][:90] if planned.step.text.strip() else ""
+        console.print(f"  [dim]step {planned.i} (manual, not run)[/] {escape(first)}")
     session = ShellSession(root, env, writer.folder.file("shell.log"), redactor.text)
     try:
         with _sigterm_as_interrupt():

@@ -62,6 +62,11 @@ def plan_show(app: App, plan_name: str) -> None:
     for task in parsed.tasks:
         app.console.print(f"  [{task.state:>1}] {task.task_id:<8} {task.description}",
                           markup=False, highlight=False)
+    for task in parsed.tasks:
+        if task.state == "?":
+            app.console.print(f"warning: {path.relative_to(app.root)}:{task.line + 1}: "
+                              f"{task.task_id} has an unknown state {task.marker!r}",
+                              markup=False, highlight=False)
 
 
 @plan.command("set")

@@ -18,7 +18,7 @@ Mode: none
 Focus: {focus}
 
 How-To Map:
-- {command}
+- $ {command}
   Expect: {expect}
 """
 

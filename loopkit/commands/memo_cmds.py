@@ -17,6 +17,7 @@ from loopkit.model import Memo
 from loopkit.ops.docs import load_ledger
 from loopkit.parsers.memo import memo_focus, parse_do_now, require_memo
 from loopkit.predicates import parse_expect
+from loopkit.shellwords import step_policy
 from loopkit.writers.memo import render_memo
 
 
@@ -29,7 +30,7 @@ def load_memo(app: App, raw: str | None) -> tuple[Path, Memo]:
     if not path.is_file():
         raise LoopkitError(f"memo not found: {path}")
     name = str(raw or app.cfg.paths.memo)
-    return path, require_memo(read_document(path, name), name)
+    return path, require_memo(read_document(path, name), name, step_policy(app.cfg))
 
 
 @click.group()

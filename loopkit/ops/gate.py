@@ -23,6 +23,7 @@ from loopkit.runrecord import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
 RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")
+STATES = "[ ], [P], [D], [B], [SKIP] or their aliases [X] [x] [~] [S] [-]"
 RUN_CITED_RE = re.compile(r"\brun (\d{8}T\d{6}Z)\b")
 
 
@@ -126,6 +127,9 @@ def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
         old = parse_plan(old_text, rel) if old_text else None
         for task in plan.tasks:
             prev = old.task(task.task_id) if old else None
+            if task.state == "?" and (prev is None or prev.marker != task.marker):
+                report.findings.append(Finding("error", task.line + 1, (
+                    f"{rel} {task.task_id}: unknown state {task.marker!r} (use {STATES})")))
             if task.state != "D" or (prev is not None and prev.state == "D"):
                 continue
             report.done_flips.append((rel, task.task_id))
