@@ -5,7 +5,8 @@ files that are not regular or too large, work too large to finish, and signals.
 Every refused case: exit status 2, exactly one stderr line ``nanobragg: error: ...`` naming the
 flag (or ``file:line``), no traceback, and every file of the working directory unchanged (none
 created, none overwritten). The refusals of large work run as real processes and must come
-within a few seconds of a trivial refusal (a bad value)'s time (process and torch start-up included).
+within a few seconds of the time a trivial refusal takes (a bad value: process and torch
+start-up included).
 """
 
 from __future__ import annotations
