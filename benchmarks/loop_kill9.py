@@ -119,11 +119,12 @@ def run(kills: int, seed: int, max_delay: float, root: Path) -> dict[str, Any]:
     rng = random.Random(seed)
     t0 = time.monotonic()
     before: list[str] = []
-    rounds = killed = resets = failures = 0
+    rounds = killed = resets = failures = recovered = 0
     while killed < kills:
         result = one_round(root, rng, max_delay, group=rounds % 3 == 2)
         rounds += 1
         killed += result["killed"]
+        recovered += result["output"].count("recovered: turn ")
         if not result["killed"] and result["rc"] != 0:
             failures += 1
             print(result["output"], file=sys.stderr)
@@ -135,7 +136,7 @@ def run(kills: int, seed: int, max_delay: float, root: Path) -> dict[str, Any]:
     figures = {"kills": killed, "rounds": rounds, "seed": seed, "max_delay_s": max_delay,
                "unkilled_loops_that_failed": failures, "journal_resets": resets,
                "final_loop_rc": final.returncode,
-               "recoveries_reported": final.stdout.count("recovered:"),
+               "recoveries": recovered + final.stdout.count("recovered: turn "),
                "seconds": round(time.monotonic() - t0, 1), **final_checks(root)}
     figures["ok"] = (failures == 0 and resets == 0 and final.returncode == 0
                      and figures["check_turns_rc"] == 0 and figures["lost_commits"] == 0

@@ -22,7 +22,7 @@ from loopkit.loop.commits import commit_turn, save_aside
 from loopkit.loop.journal import append_record, parse_journal
 from loopkit.loop.lease import LEASE_REL, Lease, clear_lease, processes_with_token, read_lease
 from loopkit.loop.roles import JOURNAL
-from loopkit.loop.turn import NOTE_REL, LoopContext, changed_files
+from loopkit.loop.turn import NOTE_REL, LoopContext, changed_files, journal_edited
 
 STALE_GIT_LOCKS = ("index.lock", "HEAD.lock")
 
@@ -110,6 +110,8 @@ def abort_turn(ctx: LoopContext, lease: Lease) -> list[str]:
                      f"({count.stdout.strip() or '?'} commit(s) not made by loopkit); left as is")
     git.run("reset", "-q")
     files = changed_files(ctx, {lease.log, NOTE_REL})
+    if JOURNAL not in files and journal_edited(ctx, committed_records(git)):
+        files = sorted([*files, JOURNAL])
     reason = (f"loopkit stopped during the turn (pid {lease.pid} on {lease.host} gone); "
               "recorded by the next loop")
     aside = save_aside(git, lease.turn, files, reason) if files else None
