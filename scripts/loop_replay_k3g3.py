@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests/loopkit"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from loop_helpers import lk_proc, scratch_copy  # noqa: E402
+from loop_helpers import lk_env, scratch_copy  # noqa: E402
 
 
 def _git(root: Path, *args: str) -> str:
@@ -33,18 +33,30 @@ def _git(root: Path, *args: str) -> str:
                           check=True).stdout
 
 
+def lk_in_copy(root: Path, *args: str,
+               timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """loopkit through the copy's own ``.venv`` (a link to this one), so the evidence names
+    ``<repo>/.venv`` rather than this machine's path."""
+    python = root / ".venv/bin/python"
+    env = lk_env()
+    env["PATH"] = f"{python.parent}:{env['PATH']}"
+    return subprocess.run([str(python), "-m", "loopkit", "--root", str(root), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
 def replay(out_root: Path, workdir: Path) -> Path:
     root = scratch_copy(workdir / "copy", "k3g3_supervisor.sh", "k3g3_engineer.sh")
+    (root / ".venv").symlink_to(Path(sys.prefix))
     base = _git(root, "rev-parse", "HEAD").strip()
-    loop = lk_proc(root, "loop", "--turns", "2", timeout=1800)
+    loop = lk_in_copy(root, "loop", "--turns", "2", timeout=1800)
     if loop.returncode != 0:
         raise SystemExit(f"loopkit loop failed:\n{loop.stdout}{loop.stderr}")
-    rows = json.loads(lk_proc(root, "turns", "--json").stdout)
+    rows = json.loads(lk_in_copy(root, "turns", "--json").stdout)
     out = out_root / rows[0]["log"].split("/")[-2].split("-t")[0]
     out.mkdir(parents=True, exist_ok=False)
     (out / "loop_output.txt").write_text(loop.stdout)
     (out / "turns.json").write_text(json.dumps(rows, indent=2) + "\n")
-    (out / "check_turns.txt").write_text(lk_proc(root, "check", "--turns").stdout)
+    (out / "check_turns.txt").write_text(lk_in_copy(root, "check", "--turns").stdout)
     (out / "commits.txt").write_text(_git(root, "log", "--stat", "--format=%n%H%n%B",
                                           f"{base}..HEAD"))
     for name in ("input.md", "docs/fix_plan.md", "galph_memory.md"):
