@@ -47,6 +47,8 @@ def lk_in_copy(root: Path, *args: str,
 def replay(out_root: Path, workdir: Path) -> Path:
     root = scratch_copy(workdir / "copy", "k3g3_supervisor.sh", "k3g3_engineer.sh")
     (root / ".venv").symlink_to(Path(sys.prefix))
+    with open(root / ".git/info/exclude", "a", encoding="utf-8") as fh:
+        fh.write(".venv\n")  # a link, which the folder rule `.venv/` does not match
     base = _git(root, "rev-parse", "HEAD").strip()
     loop = lk_in_copy(root, "loop", "--turns", "2", timeout=1800)
     if loop.returncode != 0:
