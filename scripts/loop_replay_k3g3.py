@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests/loopkit"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from loop_helpers import lk_env, scratch_copy  # noqa: E402
+from loop_helpers import scratch_copy  # noqa: E402
 
 
 def _git(root: Path, *args: str) -> str:
@@ -38,8 +39,8 @@ def lk_in_copy(root: Path, *args: str,
     """loopkit through the copy's own ``.venv`` (a link to this one), so the evidence names
     ``<repo>/.venv`` rather than this machine's path."""
     python = root / ".venv/bin/python"
-    env = lk_env()
-    env["PATH"] = f"{python.parent}:{env['PATH']}"
+    env = dict(os.environ)
+    env["PATH"] = f"{python.parent}:{env.get('PATH', '')}"
     return subprocess.run([str(python), "-m", "loopkit", "--root", str(root), *args],
                           capture_output=True, text=True, timeout=timeout, env=env, check=False)
 
