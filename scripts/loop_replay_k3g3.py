@@ -34,6 +34,25 @@ def _git(root: Path, *args: str) -> str:
                           check=True).stdout
 
 
+def venv_view(venv: Path, view: Path) -> None:
+    """A virtual environment at ``view`` that shares ``venv``'s packages: its own python and
+    console scripts (their shebangs name the view), so the evidence never names ``venv``."""
+    (view / "bin").mkdir(parents=True)
+    (view / "lib").symlink_to(venv / "lib")
+    (view / "pyvenv.cfg").write_bytes((venv / "pyvenv.cfg").read_bytes())
+    python = view / "bin/python3"
+    python.symlink_to((venv / "bin/python3").resolve())
+    (view / "bin/python").symlink_to("python3")
+    for script in (venv / "bin").iterdir():
+        if script.name.startswith("python") or not script.is_file():
+            continue
+        text = script.read_text(errors="replace")
+        if text.startswith("#!") and "python" in text.splitlines()[0]:
+            target = view / "bin" / script.name
+            target.write_text(f"#!{python}\n" + text.split("\n", 1)[1])
+            target.chmod(0o755)
+
+
 def lk_in_copy(root: Path, *args: str,
                timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """loopkit through the copy's own ``.venv`` (a link to this one), so the evidence names
@@ -47,9 +66,7 @@ def lk_in_copy(root: Path, *args: str,
 
 def replay(out_root: Path, workdir: Path) -> Path:
     root = scratch_copy(workdir / "copy", "k3g3_supervisor.sh", "k3g3_engineer.sh")
-    (root / ".venv").symlink_to(Path(sys.prefix))
-    with open(root / ".git/info/exclude", "a", encoding="utf-8") as fh:
-        fh.write(".venv\n")  # a link, which the folder rule `.venv/` does not match
+    venv_view(Path(sys.prefix), root / ".venv")
     base = _git(root, "rev-parse", "HEAD").strip()
     loop = lk_in_copy(root, "loop", "--turns", "2", timeout=1800)
     if loop.returncode != 0:

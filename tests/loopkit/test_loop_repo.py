@@ -52,3 +52,24 @@ def test_twenty_turns_on_a_copy_of_this_repository(tmp_path: Path) -> None:
     root, elapsed = _loop_on_repo(tmp_path, 20)
     _assert_loop(root, 20)
     print(f"20 turns on a copy of the repository: {elapsed:.1f} s")
+
+
+@pytest.mark.heavy
+def test_k3g3_replayed_as_two_scripted_turns(tmp_path: Path) -> None:
+    import importlib.util
+    import json
+
+    from loop_helpers import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "loop_replay_k3g3", REPO_ROOT / "scripts/loop_replay_k3g3.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.replay(tmp_path / "out", tmp_path / "work")
+    rows = json.loads((out / "turns.json").read_text())
+    assert [(r["role"], r["verdict"]) for r in rows] == [("supervisor", "ok"), ("engineer", "ok")]
+    assert "0 error(s)" in (out / "check_turns.txt").read_text()
+    assert "Phase K3g3" in (out / "input.md.diff").read_text()
+    assert "Attempt #" in (out / "docs_fix_plan.md.diff").read_text()
+    assert (out / "run/run.json").is_file()
