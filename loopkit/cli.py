@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 from rich.console import Console
 
@@ -47,6 +50,9 @@ memo.add_command(memo_new)
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # document bytes that are not UTF-8 print, too
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="loopkit")
 
 

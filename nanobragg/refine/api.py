@@ -277,8 +277,10 @@ def _result(problem: Problem, outcome: optimise.Outcome, warnings: list[str]) ->
             values[i] = p.start  # exactly: not refined
         parameters[p.label] = {"start": p.start, "value": float(values[i]),
                                "stderr": stderr if np.isfinite(stderr) else None}
-        if p.bounds is not None and not p.bounds[0] + 1e-9 < values[i] < p.bounds[1] - 1e-9:
-            warnings.append(f"{p.label}: ended on its bound")
+        if p.bounds is not None:
+            gap = min(values[i] - p.bounds[0], p.bounds[1] - values[i])
+            if gap < max(stderr if np.isfinite(stderr) else 0.0, 1e-9 * np.ptp(p.bounds)):
+                warnings.append(f"{p.label}: ended at its bound (within one standard error)")
     f_values = f_stderr = f_photons = f_indices = None
     if amplitudes is not None:
         f_values = np.abs(amplitudes.detach().numpy())

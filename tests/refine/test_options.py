@@ -126,3 +126,42 @@ def test_cbf_and_hdf5_images(folder, tmp_path, kind):
     from_array = nanobragg.refine([counts.astype(float)], model_args(NEAR), ["distance"])
     assert from_file.parameters["distance"]["value"] == pytest.approx(
         from_array.parameters["distance"]["value"], rel=1e-12)
+
+
+def test_prior_and_bounds(folder):
+    names = ["distance", "beam_x", "beam_y", "scale"]
+    tight = nanobragg.refine([folder / "obs.img"], model_args(NEAR), names,
+                             priors={"distance": (100.3, 1e-4)})
+    entry = tight.parameters["distance"]
+    assert entry["value"] == pytest.approx(100.3, abs=5e-4)
+    assert entry["stderr"] < 1e-4
+    bounded = nanobragg.refine([folder / "obs.img"], model_args(NEAR), names,
+                               bounds={"distance": (100.5, 103.0)})
+    assert 100.5 < bounded.parameters["distance"]["value"] < 100.5 + 1e-3
+    assert any("distance" in w and "bound" in w for w in bounded.warnings)
+
+
+def test_help_and_progress(folder, tmp_path, capsys):
+    assert refine_main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for word in ("--image", "--refine", "--per-image", "misset_x", "F_refined.hkl"):
+        assert word in text
+    argv = ["--image", str(folder / "obs.img"), "--refine", "distance", "--max-iter", "2",
+            "--out", str(tmp_path / "p"), "--", *model_args(TRUTH)]
+    assert refine_main(argv) == 0
+    err = capsys.readouterr().err
+    assert "iter    1/2" in err and "loss" in err
+
+
+def test_background_polynomial(folder):
+    # the truth plus a tilted background 3 + 1.5 x - 0.8 y (x, y from -1 to 1 across the image)
+    counts = read_smv(folder / "obs.img").data.astype(np.float64) - 40
+    rng = np.random.default_rng(2)
+    y, x = np.meshgrid((np.arange(128) + 0.5) / 64 - 1, (np.arange(128) + 0.5) / 64 - 1,
+                       indexing="ij")
+    counts = counts + rng.poisson(3 + 1.5 * x - 0.8 * y)
+    result = nanobragg.refine([counts], model_args(TRUTH),
+                              ["background", "background_x", "background_y", "scale"])
+    assert result.converged
+    for name, value in (("background", 3.0), ("background_x", 1.5), ("background_y", -0.8)):
+        _within(result, name, value)
