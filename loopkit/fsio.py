@@ -136,6 +136,7 @@ def ignore_private_dir(folder: Path) -> None:
     old = "# loopkit's private folder (locks, journals): never committed\n*\n"
     if not marker.exists() or marker.read_text(encoding="utf-8", errors="replace") == old:
         with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
             marker.write_text(PRIVATE_DIR_IGNORE, encoding="utf-8")
 
 
