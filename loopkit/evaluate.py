@@ -146,10 +146,17 @@ def _check_json(pred: Predicate, ctx: StepContext) -> Outcome:
 
 
 def _check_pytest(pred: Predicate, ctx: StepContext) -> Outcome:
+    """A pytest count holds only for tests that ran: a step without a pytest summary, or one
+    whose pytest ran no test ("no tests ran", all deselected), fails every count but
+    ``collected`` (a "no skips" of nothing is not evidence)."""
     counts = ctx.pytest
     if counts is None:
-        verdict = "fail" if "pytest" in ctx.cmd else "unchecked"
-        return Outcome(pred.kind, pred.describe(), verdict, "no pytest summary in the output")
+        return Outcome(pred.kind, pred.describe(), "fail",
+                       "no pytest summary in the output: the step ran no tests")
+    ran = counts.passed + counts.failed + counts.skipped + counts.errors + counts.xfailed \
+        + counts.xpassed
+    if not ran and not any(key == "collected" for key, _op, _v in pred.args["checks"]):
+        return Outcome(pred.kind, pred.describe(), "fail", f"no tests ran ({counts.line})")
     bad = []
     for key, op, value in pred.args["checks"]:
         actual = getattr(counts, key)

@@ -3,7 +3,9 @@
 Flow: :func:`~nanobragg.cli.args.parse_args` -> :class:`~nanobragg.simulator.Simulator`
 (validates the config and prints C's set-up lines) -> ``run`` -> statistics, scales, noise ->
 all output files written together at the end, each atomically, so a failed or interrupted run
-leaves no new file behind. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
+leaves no new file behind. Tokens read as C reads them rather than as typed (C's substring
+flag matching, :mod:`nanobragg.cli.cmatch`) give one ``nanobragg: warning: ...`` line each on
+stderr before the run. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
 ``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C gives exit status 130.
 """
 

@@ -140,6 +140,19 @@ class Problem:
         grad = x.grad if x.grad is not None else torch.zeros_like(x)
         return total, torch.where(self.frozen, 0.0, grad.detach())
 
+    def reflection_photons(self, x: Tensor) -> np.ndarray:
+        """Photons each reflection of the F table puts into the selected pixels, summed over
+        the images (the signal is quadratic in each F: ``F/2 · ∂Σsignal/∂F`` is exactly its
+        part, overlaps included, with nearest-neighbour lookup)."""
+        scalars, amplitudes = self.natural(x.detach())
+        amplitudes = amplitudes.detach().clone().requires_grad_(True)
+        for i, img in enumerate(self.images):
+            model = self.renderer(scalars.detach(), amplitudes, i)
+            for s, f in self.chunks(i, img.pixels):
+                model(s, f)[0].sum().backward(retain_graph=True)
+        grad = amplitudes.grad if amplitudes.grad is not None else torch.zeros_like(amplitudes)
+        return (0.5 * amplitudes.detach() * grad).numpy()
+
     @torch.no_grad()
     def predict(self, x: Tensor, image: int) -> tuple[np.ndarray, np.ndarray]:
         """(signal, background) of every pixel of ``image`` at ``x``, float64 [slow, fast]."""

@@ -33,8 +33,10 @@ def model_args(values: dict[str, float]) -> list[str]:
 
 def simulate_observed(folder: Path, seed: int, name: str = "obs.img",
                       values: dict[str, float] | None = None) -> Path:
-    """Render the truth with Poisson noise into ``folder/name`` (SMV, ADC offset 40)."""
+    """Render the truth with Poisson noise into ``folder/name`` (SMV, ADC offset 40); the
+    noiseless float image goes to ``truth.bin`` (``truth_<stem>.bin`` for other names)."""
+    floatfile = "truth.bin" if name == "obs.img" else f"truth_{Path(name).stem}.bin"
     argv = [*model_args(values or TRUTH), "-seed", str(seed), "-noisefile", name,
-            "-floatfile", "truth.bin", "-intfile", "truth_int.img", "-nopgm"]
+            "-floatfile", floatfile, "-intfile", "truth_int.img", "-nopgm"]
     run_nanobragg(argv, folder, log=lambda line: None)
     return folder / name
