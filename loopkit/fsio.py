@@ -131,6 +131,7 @@ def ignore_private_dir(folder: Path) -> None:
     marker = folder / ".gitignore"
     if not marker.exists():
         with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
             marker.write_text("# loopkit's private folder (locks, journals): never committed\n*\n",
                               encoding="utf-8")
 
