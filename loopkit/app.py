@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from loopkit.clock import utc_now
 from loopkit.config import Config, load_config
 from loopkit.errors import LoopkitError
 
@@ -19,6 +20,7 @@ class App:
     cfg: Config
     now: datetime
     console: Console
+    now_override: str | None = None
 
     @property
     def root(self) -> Path:
@@ -33,18 +35,15 @@ def find_root(start: Path) -> Path:
 
 def parse_now(raw: str | None) -> datetime:
     """One clock read per invocation; ``--now`` (ISO 8601) overrides it for tests."""
-    if not raw:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise LoopkitError(f"--now: not an ISO timestamp: {raw!r}") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc_now(raw)
 
 
 def make_app(root: str | None, now: str | None) -> App:
+    if root and not Path(root).is_dir():
+        raise LoopkitError(f"--root {root}: no such directory")
     base = Path(root).resolve() if root else find_root(Path.cwd())
-    return App(cfg=load_config(base), now=parse_now(now), console=Console(soft_wrap=True))
+    return App(cfg=load_config(base), now=parse_now(now), console=Console(soft_wrap=True),
+               now_override=now)
 
 
 pass_app = click.make_pass_decorator(App)

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from loopkit.errors import LoopkitError
+from loopkit.fsio import inside
+from loopkit.loop.roles import LoopSettings, RoleSpec, build_roles, parse_loop
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
 
@@ -38,6 +40,11 @@ class Vocab:
     action_type: list[str] = field(
         default_factory=lambda: ["Evidence", "Debug", "Planning", "Review", "Docs"])
     mode: list[str] = field(default_factory=lambda: ["TDD", "Parity", "Perf", "Docs", "none"])
+    #: names an Expect may compare (nb-compare's metrics.json keys by default)
+    metrics: list[str] = field(default_factory=lambda: [
+        "correlation", "rmse", "rmse_rel_max", "max_abs_diff", "rel_l2", "sum_c", "sum_py",
+        "sum_ratio", "max_c", "max_py", "mean_c", "mean_py", "wall_time_c_s", "wall_time_py_s",
+        "peak_distance", "max_distance_px", "matched", "speedup"])
 
 
 @dataclass
@@ -72,6 +79,16 @@ class RunSettings:
 
 
 @dataclass
+class Steps:
+    """Which How-To bullets are shell steps (``[steps]``)."""
+
+    #: first words that make a bullet a shell step, besides loopkit's own list
+    commands: list[str] = field(default_factory=list)
+    #: "auto": the form (code span, ``$ ``, code block) or a command word; "marked": the form only
+    detect: str = "auto"
+
+
+@dataclass
 class Records:
     """What a run records besides python and the platform (``[records]``)."""
 
@@ -95,10 +112,16 @@ class Config:
                              fail_on_skip=True)})
     env_snapshot: EnvSnapshot = field(default_factory=EnvSnapshot)
     run: RunSettings = field(default_factory=RunSettings)
+    steps: Steps = field(default_factory=Steps)
     records: Records = field(default_factory=Records)
+    loop: LoopSettings = field(default_factory=LoopSettings)
+    roles: dict[str, RoleSpec] = field(default_factory=dict)
     source: Path | None = None
 
     def path(self, rel: str) -> Path:
+        """A document path from the config, refused when it (or a link on the way) leaves
+        the repository."""
+        inside(self.root, Path(rel), f"{self.source.name if self.source else 'path'} path")
         return self.root / rel
 
 
@@ -166,12 +189,15 @@ def _string_list(where: str, value: Any) -> list[str]:
 def load_config(root: Path) -> Config:
     """Load the first config file found in ``root``; defaults when there is none."""
     cfg = Config(root=root)
+    roles: dict[str, Any] = {}
     for name in CONFIG_NAMES:
         candidate = root / name
         if candidate.is_file():
-            _apply(cfg, _read(candidate), candidate.name)
+            roles = _apply(cfg, _read(candidate), candidate.name)
             cfg.source = candidate
             break
+    where = cfg.source.name if cfg.source else "loopkit.toml"
+    cfg.roles = build_roles(cfg.paths, cfg.loop, roles, where)
     return cfg
 
 
@@ -187,9 +213,12 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _apply(cfg: Config, data: dict[str, Any], where: str) -> None:
+def _apply(cfg: Config, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Apply every section but ``[roles]``, which is returned (its defaults need the paths)."""
+    roles: dict[str, Any] = {}
     simple = {"paths": cfg.paths, "vocab": cfg.vocab, "budgets": cfg.budgets,
-              "env_snapshot": cfg.env_snapshot, "run": cfg.run, "records": cfg.records}
+              "env_snapshot": cfg.env_snapshot, "run": cfg.run, "steps": cfg.steps,
+              "records": cfg.records}
     for key, value in data.items():
         if key in simple:
             _merge(simple[key], value, f"{where} [{key}]")
@@ -198,8 +227,16 @@ def _apply(cfg: Config, data: dict[str, Any], where: str) -> None:
                 cfg.env_profiles[name] = _profile(f"{where} [env_profiles.{name}]", prof)
         elif key == "c_bin_candidates":  # older spelling of [records] binaries.NB_C_BIN
             cfg.records.binaries["NB_C_BIN"] = _string_list(f"{where} c_bin_candidates", value)
+        elif key == "loop":
+            parse_loop(cfg.loop, _table(f"{where} [loop]", value), where)
+        elif key == "roles":
+            roles = _table(f"{where} [roles]", value)
         else:
             raise LoopkitError(f"{where}: unknown section {key!r}")
+    if cfg.steps.detect not in ("auto", "marked"):
+        raise LoopkitError(f"{where} [steps] detect: expected 'auto' or 'marked', got "
+                           f"{cfg.steps.detect!r}")
+    return roles
 
 
 def _profile(where: str, data: Any) -> EnvProfile:

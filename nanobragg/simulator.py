@@ -232,12 +232,35 @@ class Simulator:
                 self._note("oversample", line)
         return chosen
 
+    def reconfigure(self, config: SimulationConfig) -> None:
+        """Adopt ``config`` for the next :meth:`run`, keeping the loaded structure factors.
+
+        Used to render many frames with one Simulator: when only the spindle rotation (phi0,
+        osc, phistep, phisteps) differs, only the phi sweep is resolved again; otherwise
+        everything but the structure-factor table is. ``config.structure_factors`` must equal
+        the current one. Nothing is printed.
+        """
+        config.validate()
+        old = self.config
+        if config.structure_factors != old.structure_factors:
+            raise ConfigError("reconfigure: the structure factors cannot change")
+        self.config = config
+        if _only_rotation_differs(old, config):
+            self.phi = resolve_phi(config.crystal)
+            self.steps = (len(self.sources.wavelengths) * self.mosaic_domains * self.phi.steps
+                          * self.oversample * self.oversample)
+            self.report = self._make_report()
+            return
+        self.notes = {}
+        self._resolve()
+
     def _structure_factors(self):
         from nanobragg.structure_factors import load_structure_factors
 
         sf_cfg = self.config.structure_factors
-        table = (self._given_table if self._given_table is not None
-                 else load_structure_factors(sf_cfg, self.cwd))
+        if self._given_table is None:  # loaded once: reconfigure() keeps it
+            self._given_table = load_structure_factors(sf_cfg, self.cwd)
+        table = self._given_table
         for line in table.messages:
             self._note("structure_factors", line)
         mode = sf_cfg.interpolation
@@ -468,6 +491,23 @@ class Simulator:
             return None
         hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
         return int(hit[0]) if len(hit) else None
+
+
+_ROTATION_FIELDS = ("phi0", "osc", "phistep", "phisteps")
+
+
+def _only_rotation_differs(old: SimulationConfig, new: SimulationConfig) -> bool:
+    """True when ``new`` equals ``old`` but for the crystal's phi fields (sections compared by
+    identity, as :func:`dataclasses.replace` keeps the untouched ones)."""
+    sections = ("detector", "beam", "structure_factors", "sampling", "quirks")
+    if any(getattr(old, name) is not getattr(new, name) for name in sections):
+        return False
+    if (old.dtype, old.device) != (new.dtype, new.device):
+        return False
+    if old.seed != new.seed and old.crystal.misset_random and old.crystal.misset_seed is None:
+        return False  # the random misset follows the noise seed
+    a, b = vars(old.crystal), vars(new.crystal)
+    return all(a[k] is b[k] or k in _ROTATION_FIELDS for k in a)
 
 
 def _leaves(config: SimulationConfig):

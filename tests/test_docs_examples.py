@@ -75,6 +75,13 @@ def test_examples_are_marked_and_found():
     assert len(SHELL) >= 4 and len(PYTHON_FILES) >= 2
 
 
+def _env() -> dict[str, str]:
+    """This environment's console scripts first on PATH; the dtype as the examples say."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("NB_PYTORCH_DTYPE", None)
+    return env
+
+
 @pytest.fixture()
 def scratch(tmp_path, monkeypatch):
     (tmp_path / "tests").symlink_to(ROOT / "tests", target_is_directory=True)
@@ -85,9 +92,7 @@ def scratch(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("block", SHELL, ids=[b.id for b in SHELL])
 def test_shell_example_runs(block, scratch):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("NB_PYTORCH_DTYPE", None)
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.text], cwd=scratch, env=env,
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.text], cwd=scratch, env=_env(),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
@@ -109,3 +114,22 @@ def test_engine_first_example_is_the_golden_memo_case(scratch):
     gold = np.fromfile(ROOT / "tests" / "golden" / "memo_512" / "float.bin", dtype="<f4")
     ours = namespace["image"].to(torch.float32).numpy()
     np.testing.assert_array_equal(ours, gold.reshape(512, 512))
+
+
+def _usage_params():
+    from nanobragg.cli.usage import EXAMPLES
+
+    slow = "-phisteps 5"  # 50 terms on 1024x1024 pixels: half a minute on 2 cores
+    return [pytest.param(command, marks=[pytest.mark.heavy] if slow in command else [],
+                         id=what[:40]) for what, command in EXAMPLES]
+
+
+@pytest.mark.parametrize("command", _usage_params())
+def test_help_example_runs(command, scratch):
+    """The worked examples of ``nanobragg -h``; their input names are the golden data's."""
+    (scratch / "A.mat").symlink_to(ROOT / "tests" / "golden" / "data" / "A.mat")
+    (scratch / "P1.hkl").symlink_to(ROOT / "tests" / "golden" / "data" / "small_P1.hkl")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=scratch, env=_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr and "warning" not in done.stderr

@@ -10,6 +10,9 @@ from rich.markup import escape
 from loopkit.app import App, pass_app
 from loopkit.errors import LoopkitError
 from loopkit.fsio import read_text
+from loopkit.git import Git
+from loopkit.loop.state import loop_state_lines
+from loopkit.loop.verify import check_turns
 from loopkit.ops.commit import CommitRequest, make_commit
 from loopkit.ops.docs import load_ledger, plan_files
 from loopkit.ops.gate import run_gate
@@ -21,8 +24,10 @@ from loopkit.parsers.plan import parse_plan
 @click.option("--runs", "n_runs", type=int, default=5, show_default=True)
 @pass_app
 def status_cmd(app: App, n_runs: int) -> None:
-    """Dashboard: focus, open items, last runs, plan progress."""
+    """Dashboard: the loop's state, focus, open items, last runs, plan progress."""
     cfg, con = app.cfg, app.console
+    for line in loop_state_lines(cfg):
+        con.print(line, markup=False, highlight=False)
     memo_path = cfg.path(cfg.paths.memo)
     if memo_path.is_file():
         focus = memo_focus(parse_memo(read_text(memo_path), cfg.paths.memo))
@@ -58,9 +63,15 @@ def status_cmd(app: App, n_runs: int) -> None:
 
 @click.command("check")
 @click.option("--base", default="HEAD", show_default=True, help="Revision the turn started at.")
+@click.option("--turns", "turns", is_flag=True,
+              help="Verify the turn journal against the commits instead (forged or missing "
+                   "turn commits).")
 @pass_app
-def check_cmd(app: App, base: str) -> None:
+def check_cmd(app: App, base: str, turns: bool) -> None:
     """Pre-handoff gate: new Attempts cite runs, [D] flips have passing evidence."""
+    if turns:
+        check_turns_cmd(app)
+        return
     report = run_gate(app.cfg, base, app.now)
     for f in report.findings:
         app.console.print(f"{f.level}: {f.message}", markup=False, highlight=False)
@@ -68,6 +79,17 @@ def check_cmd(app: App, base: str) -> None:
     app.console.print(f"{len(report.new_attempts)} new attempt(s), {len(report.done_flips)} "
                       f"done flip(s), {errors} error(s)", highlight=False)
     if errors:
+        raise SystemExit(1)
+
+
+def check_turns_cmd(app: App) -> None:
+    result = check_turns(Git(app.root, app.cfg.loop.git_timeout_s))
+    for problem in result.problems:
+        app.console.print(f"error: {problem}", markup=False, highlight=False)
+    app.console.print(f"{len(result.records)} turn(s) in the journal, "
+                      f"{sum(len(v) for v in result.commits.values())} turn commit(s), "
+                      f"{len(result.problems)} error(s)", highlight=False)
+    if result.problems:
         raise SystemExit(1)
 
 

@@ -42,7 +42,7 @@ from nanobragg.config import (
     check_device,
 )
 from nanobragg.errors import ConfigError, NanoBraggError
-from nanobragg.io.smv import SMVImage
+from nanobragg.io.smv import SMVImage, c_atof
 
 #: environment variable giving the default of ``-dtype``
 DTYPE_ENV = "NB_PYTORCH_DTYPE"
@@ -162,14 +162,16 @@ def _to_text(token: str) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """How one value token is checked and converted."""
+    """How one value token is checked and converted, and how C reads it (``atof``/``atoi``,
+    for the values of a colliding flag, :func:`nanobragg.cli.cmatch.c_values`)."""
 
     what: str
     convert: Callable[[str], Any]
+    c_read: Callable[[str], Any] = str
 
 
-NUMBER = Kind("a number", _to_number)
-INTEGER = Kind("a 32-bit integer", _to_integer)
+NUMBER = Kind("a number", _to_number, c_atof)
+INTEGER = Kind("a 32-bit integer", _to_integer, cmatch.c_atoi)
 TEXT = Kind("a name", _to_text)
 
 

@@ -24,8 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from nanobragg.io.smv import c_atof
-
 STRICT_FLAG = "-strict_flags"
 
 
@@ -326,24 +324,11 @@ def resolve(argv: Sequence[str], i: int, flags: Mapping[str, FlagLike]) -> Resol
     return Resolution(flag, also, notice=_describe(argv, i, flag, also))
 
 
-def resolve_strict(argv: Sequence[str], i: int, flags: Mapping[str, FlagLike]) -> FlagLike | None:
-    return flags.get(argv[i])
-
-
 def c_values(flag: FlagLike, argv: Sequence[str], i: int) -> list[Any]:
-    """The values C reads for a colliding ``flag`` at ``argv[i]``: atof/atoi of the next
-    tokens (an integer kind reads atoi, a name the token itself)."""
-    values: list[Any] = []
-    for n, kind in enumerate(flag.kinds):
-        token = argv[i + 1 + n] if i + 1 + n < len(argv) else ""
-        what = getattr(kind, "what", "")
-        if "integer" in what:
-            values.append(c_atoi(token))
-        elif "number" in what:
-            values.append(c_atof(token))
-        else:
-            values.append(token)
-    return values
+    """The values C reads for a colliding ``flag`` at ``argv[i]``: each kind's ``c_read``
+    (atof, atoi, the token itself) of the next tokens, an empty token past the end."""
+    tokens = [*argv[i + 1:i + 1 + len(flag.kinds)], *[""] * len(flag.kinds)]
+    return [kind.c_read(token) for kind, token in zip(flag.kinds, tokens, strict=False)]
 
 
 def _takes_values(flag: FlagLike) -> bool:

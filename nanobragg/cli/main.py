@@ -3,7 +3,9 @@
 Flow: :func:`~nanobragg.cli.args.parse_args` -> :class:`~nanobragg.simulator.Simulator`
 (validates the config and prints C's set-up lines) -> ``run`` -> statistics, scales, noise ->
 all output files written together at the end, each atomically, so a failed or interrupted run
-leaves no new file behind. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
+leaves no new file behind. Tokens read as C reads them rather than as typed (C's substring
+flag matching, :mod:`nanobragg.cli.cmatch`) give one ``nanobragg: warning: ...`` line each on
+stderr before the run. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
 ``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C gives exit status 130.
 """
 
@@ -21,6 +23,15 @@ from typing import TextIO
 import numpy as np
 
 from nanobragg.cli.args import OutputOptions, ParsedArgs, parse_args
+from nanobragg.cli.images import (
+    cbf_file_bytes,
+    float_detector_image,
+    h5_file_bytes,
+    int_detector_image,
+    noise_detector_image,
+    noise_of,
+    smv_header_values,
+)
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import SimulationConfig
 from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, NanoBraggError
@@ -30,7 +41,7 @@ from nanobragg.io.png import png_bytes
 from nanobragg.io.raw import float_image_bytes
 from nanobragg.io.scaling import ImageStats, image_stats, int_image, intfile_scale, pgm_image
 from nanobragg.io.scaling import pgm_scale as auto_pgm_scale
-from nanobragg.io.smv import SMVHeaderValues, c_format_g, smv_bytes
+from nanobragg.io.smv import c_format_g, smv_bytes
 
 PROG = "nanobragg"
 #: runs shorter than this show no progress bar
@@ -92,10 +103,9 @@ def check_outputs(out: OutputOptions, cwd: Path) -> None:
             raise OutputError(f"{flag} {name!r}: is a directory, not a file name")
         if not path.parent.is_dir():
             raise OutputError(f"{flag} {name}: directory {path.parent} does not exist")
-    if out.cbf_file:
-        _require("fabio", "-cbf")
     if out.h5_file:
         _require("h5py", "-h5")
+        _require("hdf5plugin", "-h5")
     if out.png_file:
         _require("matplotlib", "-pngfile")
 
@@ -157,28 +167,6 @@ def max_position(stats: ImageStats, pixel_size: float, oversample: int) -> tuple
     return fdet, sdet
 
 
-def smv_header_values(report) -> SMVHeaderValues:
-    return SMVHeaderValues.from_geometry(
-        fpixels=report.fpixels,
-        spixels=report.spixels,
-        pixel_size_m=report.pixel_size,
-        distance_m=report.distance,
-        lambda_m=report.wavelength,
-        xbeam_m=report.beam_x,
-        ybeam_m=report.beam_y,
-        fbeam_m=report.fbeam,
-        sbeam_m=report.sbeam,
-        detsize_s_m=report.detsize_s,
-        dials_origin_mm=report.dials_origin_mm,
-        orgx=report.orgx,
-        orgy=report.orgy,
-        close_distance_m=report.close_distance,
-        phi0_rad=report.phi0,
-        osc_rad=report.osc,
-        detector_twotheta_rad=report.twotheta,
-    )
-
-
 def plan_outputs(
     image: np.ndarray, sim, parsed: ParsedArgs, cwd: Path, log: Callable[[str], None]
 ) -> OutputPlan:
@@ -211,18 +199,26 @@ def plan_outputs(
         say(f"writing {out.pgmfile} as 1-byte integers")
         body = np.ascontiguousarray(pgm, dtype=np.uint8).tobytes()
         files.append(("-pgmfile", cwd / out.pgmfile, pgm_header_bytes(*_fs(image), scale) + body))
+    noise = None
     if out.write_noise:
-        from nanobragg.noise import noise_image
-
-        noise = noise_image(image, int(cfg.seed), out.adc, roi, rng=sim.shared_rng)
+        noise = noise_of(image, sim, int(cfg.seed), out.adc)
         say(noise.summary_line())
         say(f"writing {out.noisefile} as 2-byte integers")
         files.append(("-noisefile", cwd / out.noisefile,
                       smv_bytes(header.for_noise_image(), noise.image)))
+    # the counting formats hold the noise image when there is one (nanobragg.cli.images)
     if out.cbf_file:
-        files.append(("-cbf", cwd / out.cbf_file, _cbf_bytes(ints, report)))
+        counts = (noise_detector_image(noise.image, int(cfg.seed), out.adc) if noise
+                  else int_detector_image(ints, int_scale, out.adc))
+        say(f"writing {out.cbf_file} as CBF ({counts.description})")
+        files.append(("-cbf", cwd / out.cbf_file,
+                      cbf_file_bytes(sim, counts, Path(out.cbf_file).stem)))
     if out.h5_file:
-        files.append(("-h5", cwd / out.h5_file, _h5_bytes(image, report)))
+        held = (noise_detector_image(noise.image, int(cfg.seed), out.adc) if noise
+                else float_detector_image(image))
+        say(f"writing {out.h5_file} as NXmx HDF5 ({held.description})")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        files.append(("-h5", cwd / out.h5_file, h5_file_bytes(sim, held, stamp)))
     if out.png_file:
         title = f"{Path(out.png_file).name}: float image, PGM scale {c_format_g(scale)}"
         files.append(("-pngfile", cwd / out.png_file, png_bytes(image, scale, title)))
@@ -232,44 +228,6 @@ def plan_outputs(
 def _fs(image: np.ndarray) -> tuple[int, int]:
     slow, fast = image.shape
     return fast, slow
-
-
-def _cbf_bytes(ints: np.ndarray, report) -> bytes:
-    """The noiseless int image as a CBF (byte-offset compressed), via fabio."""
-    import tempfile
-
-    import fabio.cbfimage
-
-    cbf = fabio.cbfimage.CbfImage(data=ints.astype(np.int32))
-    cbf.header["_array_data.header_convention"] = "PILATUS_1.2"
-    cbf.header["_array_data.header_contents"] = (
-        f"# Pixel_size {report.pixel_size:g} m x {report.pixel_size:g} m\n"
-        f"# Wavelength {report.wavelength * 1e10:g} A\n"
-        f"# Detector_distance {report.distance:g} m\n"
-        f"# Beam_xy ({report.fbeam / report.pixel_size:g}, {report.sbeam / report.pixel_size:g})"
-        " pixels\n"
-        f"# Start_angle {math.degrees(report.phi0):g} deg.\n"
-        f"# Angle_increment {math.degrees(report.osc):g} deg."
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "image.cbf"
-        cbf.write(str(path))
-        return path.read_bytes()
-
-
-def _h5_bytes(image: np.ndarray, report) -> bytes:
-    """The float image in an HDF5 file (dataset ``/image``, photons/pixel, with geometry)."""
-    import io
-
-    import h5py
-
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as h5:
-        data = h5.create_dataset("image", data=np.asarray(image, dtype=np.float32))
-        data.attrs["units"] = "photons/pixel"
-        for key in ("pixel_size", "distance", "wavelength", "fbeam", "sbeam", "phi0", "osc"):
-            data.attrs[key] = float(getattr(report, key))
-    return buffer.getvalue()
 
 
 def write_all(files: Sequence[tuple[str, Path, bytes]]) -> None:

@@ -31,7 +31,9 @@ Simulates one X-ray diffraction image of a small crystal on a pixel detector; a 
 C program nanoBragg (same flags, same output files). Writes floatimage.bin, intimage.img,
 image.pgm and noiseimage.img in the current directory unless renamed or switched off.
 Lengths in mm, wavelengths in A, angles in degrees, divergence in mrad, thicknesses in um.
-Later flags win. Errors are one line on stderr with exit status 2."""
+Later flags win. Flags are matched as the C program matches them (by substring: -mosaic_domain
+is -mosaic_domains, -dispstep is ignored), with one warning line for each such token;
+-strict_flags matches exactly. Errors are one line on stderr with exit status 2."""
 
 _NAME_WIDTH = 30
 _TEXT_WIDTH = 100

@@ -64,3 +64,23 @@ def atomic_write_bytes(
     with atomic_open(path) as handle:
         for chunk in chunks:
             handle.write(chunk)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Like :func:`atomic_open`, for writers that need a file name (e.g. HDF5): yields the
+    name of a temporary sibling of ``path``, which is fsync'ed and renamed onto ``path`` when
+    the block ends normally and removed when it raises."""
+    target = Path(os.path.realpath(path))
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp_name)
+        with open(tmp_name, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_current_umask())
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise

@@ -20,7 +20,7 @@ from nanobragg.refine.errors import RefineError
 from nanobragg.refine.loss import Likelihood
 from nanobragg.refine.model import ImageModel, table_amplitudes
 from nanobragg.refine.observed import SMV_DEFAULT_ADC, check_shape, read_mask, read_observed
-from nanobragg.refine.outputs import refined_command
+from nanobragg.refine.outputs import refined_command, reflection_indices
 from nanobragg.refine.parameters import Parameter, parse_names, spec
 from nanobragg.refine.pixels import Selection, indices, spot_mask
 from nanobragg.refine.problem import FBlock, ImageData, Problem
@@ -43,6 +43,10 @@ class RefinementResult:
     #: refined F of every reflection of the table and its standard errors (F refined only)
     f_values: np.ndarray | None = None
     f_stderr: np.ndarray | None = None
+    #: photons each reflection contributes to the selected pixels of all images
+    f_photons: np.ndarray | None = None
+    #: (h, k, l) of each entry of ``f_values`` [n, 3]
+    f_indices: np.ndarray | None = None
     #: refined model images (scale * signal + background), float64 [slow, fast] per image
     images: list[np.ndarray] = field(default_factory=list)
 
@@ -73,6 +77,10 @@ def refine(
 ) -> RefinementResult:
     """Refine ``refine`` (parameter names) of the model ``command`` against ``images``.
 
+    ``command`` is one nanobragg command line (a string or a list of arguments) for every
+    image, or a list of them, one per image (each image's own orientation, for instance);
+    shared unknowns start from the first image's model.
+
     ``images`` are file names (SMV, CBF, HDF5, raw float with ``shape``) or arrays of counts.
     ``per_image`` names get one unknown per image; ``start``, ``bounds`` and ``priors`` are
     keyed by name or by ``name@i`` (image i, 1-based), in the command line's units. ``adc`` is
@@ -81,7 +89,7 @@ def refine(
     :mod:`nanobragg.refine.outputs`). Raises :class:`RefineError` (one line) on bad input.
     """
     cwd = Path.cwd() if cwd is None else Path(cwd)
-    argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+    argvs = _commands(command, len(images))
     names = parse_names(refine, "--refine")
     if not names:
         raise RefineError("--refine: give at least one parameter name")
@@ -95,7 +103,7 @@ def refine(
     settings = settings or optimise.Settings()
     if settings.method not in optimise.METHODS:
         raise RefineError(f"--method: expected lbfgs or adam, got {settings.method!r}")
-    data = _load_images(images, argv, cwd, adc, shape, mask)
+    data = _load_images(images, argvs, cwd, adc, shape, mask)
     params = _parameters(names, shared_per_image, data, start or {}, bounds or {}, priors or {})
     f_block = _f_block(data) if "F" in names else None
     problem = Problem(data, params, f_block, likelihood)
@@ -111,7 +119,21 @@ def refine(
     return result
 
 
-def _load_images(images, argv, cwd, adc, shape, mask) -> list[ImageData]:
+def _commands(command, count: int) -> list[list[str]]:
+    """One argument list per image: a single model for all, or one per image."""
+    if isinstance(command, str):
+        return [shlex.split(command)] * count
+    items = list(command)
+    if items and all(isinstance(c, str) for c in items):
+        return [[str(a) for a in items]] * count
+    lists = [shlex.split(c) if isinstance(c, str) else [str(a) for a in c] for c in items]
+    if len(lists) != count:
+        raise RefineError(f"{len(lists)} starting models for {count} images: give one model "
+                          "for all images or one per image")
+    return lists
+
+
+def _load_images(images, argvs, cwd, adc, shape, mask) -> list[ImageData]:
     models: list[ImageModel] = []
     data = []
     extra_mask = None
@@ -119,7 +141,7 @@ def _load_images(images, argv, cwd, adc, shape, mask) -> list[ImageData]:
         extra_mask = np.asarray(mask) != 0 if isinstance(mask, np.ndarray) else read_mask(
             cwd / mask)
     for i, image in enumerate(images):
-        model = ImageModel(argv, cwd, table=models[0].table if models else None)
+        model = ImageModel(argvs[i], cwd, table=models[0].table if models else None)
         models.append(model)
         if isinstance(image, np.ndarray):
             pixels, name, kind = np.asarray(image, dtype=np.float64), f"image {i + 1}", "array"
@@ -255,12 +277,16 @@ def _result(problem: Problem, outcome: optimise.Outcome, warnings: list[str]) ->
             values[i] = p.start  # exactly: not refined
         parameters[p.label] = {"start": p.start, "value": float(values[i]),
                                "stderr": stderr if np.isfinite(stderr) else None}
-        if p.bounds is not None and not p.bounds[0] + 1e-9 < values[i] < p.bounds[1] - 1e-9:
-            warnings.append(f"{p.label}: ended on its bound")
-    f_values = f_stderr = None
+        if p.bounds is not None:
+            gap = min(values[i] - p.bounds[0], p.bounds[1] - values[i])
+            if gap < max(stderr if np.isfinite(stderr) else 0.0, 1e-9 * np.ptp(p.bounds)):
+                warnings.append(f"{p.label}: ended at its bound (within one standard error)")
+    f_values = f_stderr = f_photons = f_indices = None
     if amplitudes is not None:
         f_values = np.abs(amplitudes.detach().numpy())
         f_stderr = errors.f_stderr
+        f_photons = problem.reflection_photons(outcome.x)
+        f_indices = reflection_indices(problem.f_block.table)
         parameters["F"] = _f_summary(problem.f_block.start, f_values, f_stderr)
     commands = []
     for i, img in enumerate(problem.images):
@@ -277,7 +303,7 @@ def _result(problem: Problem, outcome: optimise.Outcome, warnings: list[str]) ->
     labels = [p.label for p in problem.params]
     return RefinementResult(outcome.converged, outcome.iterations, outcome.loss, parameters,
                             commands, labels, errors.correlation, outcome.history, warnings,
-                            outcome.message, f_values, f_stderr, images)
+                            outcome.message, f_values, f_stderr, f_photons, f_indices, images)
 
 
 def _has(model: ImageModel, name: str) -> bool:

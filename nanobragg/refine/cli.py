@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog=PROG, description="Fit the nanobragg simulator to observed images "
                 "(every parameter by autograd, with standard errors).",
                 usage=f"{PROG} --image OBS [--image OBS2 ...] --refine NAMES --out DIR "
-                "[options] -- <nanobragg arguments of the starting model>",
+                "[options] -- <nanobragg arguments of the starting model> "
+                "[-- <model of image 2> ...]",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", action="append", required=True, metavar="OBS",
                    help="observed image: SMV, CBF, HDF5 or raw float32 (with --shape); repeat "
@@ -73,11 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+def _split(argv: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(own options, starting models): after the first ``--`` one model, or one per image
+    separated by further ``--``."""
     if "--" not in argv:
         return argv, []
     i = argv.index("--")
-    return argv[:i], argv[i + 1:]
+    models: list[list[str]] = [[]]
+    for token in argv[i + 1:]:
+        if token == "--":
+            models.append([])
+        else:
+            models[-1].append(token)
+    return argv[:i], models
 
 
 def run(argv: Sequence[str]) -> int:
@@ -86,8 +95,9 @@ def run(argv: Sequence[str]) -> int:
         build_parser().print_help()
         return 0
     options = build_parser().parse_args(own)
-    if not model:
-        raise NanoBraggError("give the starting model after '--' (nanobragg arguments)")
+    if not model or not all(model):
+        raise NanoBraggError("give the starting model after '--' (nanobragg arguments; one "
+                             "model for all images, or one per image separated by '--')")
     from nanobragg.refine import api, optimise
     from nanobragg.refine.parameters import parse_ranges, parse_starts
     from nanobragg.refine.progress import ProgressLines
@@ -97,7 +107,8 @@ def run(argv: Sequence[str]) -> int:
     progress = None if options.quiet else ProgressLines(options.max_iter)
     try:
         result = api.refine(
-            options.image, model, options.refine, out=options.out, per_image=options.per_image,
+            options.image, model[0] if len(model) == 1 else model, options.refine,
+            out=options.out, per_image=options.per_image,
             start=parse_starts(options.start), bounds=parse_ranges(options.bounds, "--bounds"),
             priors=parse_ranges(options.prior, "--prior"), loss=options.loss,
             readout_sigma=options.readout_sigma, mask=options.mask, pixels=options.pixels,

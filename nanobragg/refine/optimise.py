@@ -147,6 +147,7 @@ def run(problem: Problem, settings: Settings, selection: Selection,
         return Outcome(x, loss, False, 0, "the starting model gives a non-finite loss",
                        warnings=["fit diverged: the loss at the starting model is not finite"])
     stepper = _stepper(settings, x, objective)
+    first_grad = float(grad.abs().max()) if grad.numel() else 0.0
     history: list[dict] = []
     started = time.perf_counter()
     message, converged = "reached --max-iter", False
@@ -160,7 +161,8 @@ def run(problem: Problem, settings: Settings, selection: Selection,
         record = {"iteration": iteration, "loss": new_loss, "delta_loss": new_loss - loss,
                   "step": step, "grad_max": float(grad.abs().max()) if grad.numel() else 0.0,
                   "evaluations": objective.evaluations,
-                  "seconds": round(time.perf_counter() - started, 3)}
+                  "seconds": round(time.perf_counter() - started, 3),
+                  "parameters": problem.labelled_values(x)}
         history.append(record)
         if report is not None:
             report(record)
@@ -175,7 +177,9 @@ def run(problem: Problem, settings: Settings, selection: Selection,
             message, converged = f"gradient below --gtol {settings.gtol:g}", True
             break
         if not selection.stochastic and change <= settings.ftol * max(1.0, abs(loss)):
-            converged = record["grad_max"] < 100 * settings.gtol
+            # a line search that cannot improve any more ends a fit whose gradient has
+            # fallen by three orders of magnitude (or nearly to gtol): machine precision
+            converged = record["grad_max"] < max(100 * settings.gtol, 1e-3 * first_grad)
             message = (f"relative loss change below --ftol {settings.ftol:g}" if converged else
                        "the line search made no progress (gradient still "
                        f"{record['grad_max']:.3g})")

@@ -97,14 +97,19 @@ def covariance_json(labels: list[str], stderr: np.ndarray, correlation: np.ndarr
     return (json.dumps(doc, indent=1) + "\n").encode()
 
 
-def hkl_bytes(table: StructureFactorTable, values: np.ndarray) -> bytes:
-    """``h k l value`` lines for every reflection of the table's range (C order)."""
+def reflection_indices(table: StructureFactorTable) -> np.ndarray:
+    """(h, k, l) [n, 3] of every reflection of the table's range, in C order."""
     h0, _, k0, _, l0, _ = table.bounds
     hr, kr, lr = table.ranges
     h, k, l = np.meshgrid(np.arange(hr) + h0, np.arange(kr) + k0, np.arange(lr) + l0,
                           indexing="ij")
+    return np.stack([h.ravel(), k.ravel(), l.ravel()], axis=1)
+
+
+def hkl_bytes(table: StructureFactorTable, values: np.ndarray) -> bytes:
+    """``h k l value`` lines for every reflection of the table's range (C order)."""
     lines = (f"{a} {b} {c} {_number(v)}\n"
-             for a, b, c, v in zip(h.ravel(), k.ravel(), l.ravel(), values, strict=True))
+             for (a, b, c), v in zip(reflection_indices(table), values, strict=True))
     return "".join(lines).encode()
 
 

@@ -89,6 +89,15 @@ class Problem:
         amplitudes = (torch.as_tensor(fb.start) + torch.as_tensor(fb.step) * x[self.n_scalar:])
         return scalars, amplitudes
 
+    def labelled_values(self, x: Tensor) -> dict[str, float]:
+        """{label: natural value} of the scalar unknowns (F: the mean |F|)."""
+        with torch.no_grad():
+            scalars, amplitudes = self.natural(x)
+        out = {p.label: float(scalars[i]) for i, p in enumerate(self.params)}
+        if amplitudes is not None:
+            out["F"] = float(amplitudes.abs().mean())
+        return out
+
     def image_values(self, scalars: Tensor, image: int) -> dict[str, Tensor]:
         """The values the model of ``image`` takes (its own and the shared unknowns)."""
         return {p.spec.name: scalars[i] for i, p in enumerate(self.params)
@@ -139,6 +148,19 @@ class Problem:
             total += float(prior.detach())
         grad = x.grad if x.grad is not None else torch.zeros_like(x)
         return total, torch.where(self.frozen, 0.0, grad.detach())
+
+    def reflection_photons(self, x: Tensor) -> np.ndarray:
+        """Photons each reflection of the F table puts into the selected pixels, summed over
+        the images (the signal is quadratic in each F: ``F/2 · ∂Σsignal/∂F`` is exactly its
+        part, overlaps included, with nearest-neighbour lookup)."""
+        scalars, amplitudes = self.natural(x.detach())
+        amplitudes = amplitudes.detach().clone().requires_grad_(True)
+        for i, img in enumerate(self.images):
+            model = self.renderer(scalars.detach(), amplitudes, i)
+            for s, f in self.chunks(i, img.pixels):
+                model(s, f)[0].sum().backward(retain_graph=True)
+        grad = amplitudes.grad if amplitudes.grad is not None else torch.zeros_like(amplitudes)
+        return (0.5 * amplitudes.detach() * grad).numpy()
 
     @torch.no_grad()
     def predict(self, x: Tensor, image: int) -> tuple[np.ndarray, np.ndarray]:

@@ -182,3 +182,12 @@ def test_live_c_and_nanobragg_agree(extra, tmp_path, monkeypatch, capsys):
         assert (ours / name).read_bytes() == (tmp_path / "c" / name).read_bytes(), name
     c_float = np.fromfile(tmp_path / "c" / "float.bin", dtype="<f4")
     np.testing.assert_array_equal(np.fromfile(ours / "float.bin", dtype="<f4"), c_float)
+
+
+def test_header_flags_match_as_in_cs_first_pass():
+    p = parse(*CELL, "-imgfile", "data/header_160x120.img")
+    det = p.simulation.detector
+    assert (det.fpixels, det.spixels) == (160, 120) and p.img_file == "data/header_160x120.img"
+    assert p.notices == ["read -imgfile as -img, as the C program does; spell it -img"]
+    with pytest.raises(ArgumentError, match="unknown flag '-imgfile'"):
+        parse("-strict_flags", *CELL, "-imgfile", "data/header_160x120.img")

@@ -110,3 +110,17 @@ def test_diverging_fit_is_a_warning(observed, tmp_path, capsys):
     assert doc["converged"] is False
     assert any("diverged" in w for w in doc["warnings"])
     assert np.isfinite(doc["parameters"]["distance"]["value"])
+
+
+def test_per_image_structure_factors_refused(observed, tmp_path, capsys):
+    status, err = _run(capsys, ["--image", str(observed), "--refine", "F", "--per-image", "F",
+                                "--out", str(tmp_path / "o"), "--", *model_args(TRUTH)])
+    assert status == 2
+    _one_line_error(err, "--per-image", "F")
+
+
+def test_f_without_a_table(observed, tmp_path, capsys):
+    status, err = _run(capsys, ["--image", str(observed), "--refine", "F", "--out",
+                                str(tmp_path / "o"), "--", *model_args(TRUTH)])
+    assert status == 2
+    _one_line_error(err, "-hkl")

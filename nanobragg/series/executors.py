@@ -1,0 +1,172 @@
+"""Where frames are rendered: in this process, in local worker processes, or on Dask.
+
+All three follow one protocol: ``run(frames)`` yields a :class:`FrameResult` per frame as
+frames complete (in any order), and ``close()`` releases the workers. Results travel back to
+this process, which alone writes files and the manifest (:mod:`nanobragg.series.store`), so
+workers need no shared file system. Each worker builds one :class:`FrameRenderer` from the job
+it received once (process pool initializer; Dask: the job is scattered to every worker once and
+the renderer is kept per worker), and at most ``2 x workers`` frames are in flight, which
+bounds the memory held by finished frames waiting to be written.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from nanobragg.series import SeriesError
+from nanobragg.series.plan import FrameSpec
+from nanobragg.series.render import FrameRenderer, FrameResult, SeriesJob
+
+#: seconds to wait for a Dask scheduler to answer
+DASK_CONNECT_TIMEOUT_S = 10
+
+
+class Executor(Protocol):
+    workers: int
+
+    def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineExecutor:
+    """Every frame in this process, one after the other, with one Simulator."""
+
+    workers = 1
+
+    def __init__(self, job: SeriesJob) -> None:
+        self.renderer = FrameRenderer(job)
+
+    def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
+        for frame in frames:
+            yield self.renderer.render(frame)
+
+    def close(self) -> None:
+        pass
+
+
+# ------------------------------------------------------------------------------------------------
+# Local worker processes
+# ------------------------------------------------------------------------------------------------
+
+_RENDERER: FrameRenderer | None = None
+
+
+def _start_worker(job: SeriesJob) -> None:
+    global _RENDERER
+    _RENDERER = FrameRenderer(job)
+
+
+def _render_in_worker(frame: FrameSpec) -> FrameResult:
+    assert _RENDERER is not None, "worker started without a job"
+    return _RENDERER.render(frame)
+
+
+class ProcessExecutor:
+    """K worker processes of one torch thread each (K ~ the number of cores)."""
+
+    def __init__(self, job: SeriesJob, workers: int) -> None:
+        self.workers = workers
+        job.threads = 1
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded torch
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=context,
+                                           initializer=_start_worker, initargs=(job,))
+
+    def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
+        yield from _windowed(frames, 2 * self.workers,
+                             lambda frame: self.pool.submit(_render_in_worker, frame),
+                             lambda pending: cf.wait(pending, return_when=cf.FIRST_COMPLETED)[0])
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _windowed(frames: Iterable[FrameSpec], window: int, submit, wait_some
+              ) -> Iterator[FrameResult]:
+    """Keep ``window`` frames in flight; yield each result as it completes."""
+    todo = iter(frames)
+    pending = set()
+    for frame in todo:
+        pending.add(submit(frame))
+        if len(pending) >= window:
+            break
+    while pending:
+        done = wait_some(pending)
+        for future in done:
+            pending.discard(future)
+            yield future.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
+
+
+# ------------------------------------------------------------------------------------------------
+# Dask
+# ------------------------------------------------------------------------------------------------
+
+_DASK_RENDERERS: dict[str, FrameRenderer] = {}
+
+
+def _render_on_dask(job: SeriesJob, frame: FrameSpec) -> FrameResult:
+    """Runs on a Dask worker: the scattered job arrives once; its renderer is kept."""
+    renderer = _DASK_RENDERERS.get(job.key)
+    if renderer is None:
+        _DASK_RENDERERS.clear()
+        renderer = _DASK_RENDERERS[job.key] = FrameRenderer(job)
+    return renderer.render(frame)
+
+
+def parse_dask_target(text: str) -> tuple[str | None, int | None]:
+    """``local`` / ``local:K`` -> (None, K or None); anything else is a scheduler address."""
+    if text == "local" or text.startswith("local:"):
+        count = text.partition(":")[2]
+        if count and (not count.isdigit() or int(count) < 1):
+            raise SeriesError(f"--dask {text}: local:K needs a positive number of workers")
+        return None, int(count) if count else None
+    return text, None
+
+
+class DaskExecutor:
+    """Frames as tasks of a Dask distributed scheduler (or a LocalCluster started here)."""
+
+    def __init__(self, job: SeriesJob, target: str) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise SeriesError("--dask needs the Python package 'distributed'") from None
+        address, local_workers = parse_dask_target(target)
+        self.cluster = None
+        try:
+            if address is None:
+                self.cluster = LocalCluster(n_workers=local_workers or 2, threads_per_worker=1,
+                                            processes=True, dashboard_address=None)
+                self.client = Client(self.cluster)
+            else:
+                self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as exc:
+            self.close()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise SeriesError(f"--dask {target}: no Dask scheduler answers ({reason})") from None
+        nthreads = self.client.nthreads()
+        self.workers = max(1, sum(nthreads.values()))
+        job.threads = job.threads or 1
+        self.job = self.client.scatter(job, broadcast=True, hash=False)
+
+    def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
+        from distributed import wait
+
+        def submit(frame: FrameSpec):
+            return self.client.submit(_render_on_dask, self.job, frame, pure=False)
+
+        def wait_some(pending):
+            return wait(pending, return_when="FIRST_COMPLETED").done
+
+        yield from _windowed(frames, 2 * self.workers, submit, wait_some)
+
+    def close(self) -> None:
+        for thing in (getattr(self, "client", None), self.cluster):
+            if thing is not None:
+                thing.close()
