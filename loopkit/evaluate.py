@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 from dataclasses import dataclass, field
@@ -136,13 +137,15 @@ def _check_json(pred: Predicate, ctx: StepContext) -> Outcome:
     a = pred.args
     values, source = _lookup(ctx, a["key"], a.get("file"))
     if not values:
-        return Outcome(pred.kind, pred.describe(), "unchecked", f"no value for {a['key']!r} found")
+        return Outcome(pred.kind, pred.describe(), "unchecked", f"no value for {a['key']!r} found",
+                       metric=a["key"], observed=[])
     if pred.kind == "range":
         ok = all(a["min"] <= v <= a["max"] for v in values)
     else:
         ok = all(COMPARE[a["op"]](v, a["value"]) for v in values)
     shown = ", ".join(f"{v:g}" for v in values)
-    return Outcome(pred.kind, pred.describe(), "pass" if ok else "fail", f"{shown} (from {source})")
+    return Outcome(pred.kind, pred.describe(), "pass" if ok else "fail", f"{shown} (from {source})",
+                   metric=a["key"], observed=[v for v in values if math.isfinite(v)])
 
 
 def _check_pytest(pred: Predicate, ctx: StepContext) -> Outcome:

@@ -21,6 +21,9 @@ class Outcome:
     pred: str
     verdict: str  # pass | fail | unchecked | skipped-by-environment
     detail: str = ""
+    #: a json/range check: the metric it compared and the values it observed, as numbers
+    metric: str | None = None
+    observed: list[float] | None = None
 
 
 @dataclass
