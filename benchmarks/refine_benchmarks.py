@@ -3,6 +3,7 @@
     python benchmarks/refine_benchmarks.py recovery [--seeds 20]  # z-scores over noise seeds
     python benchmarks/refine_benchmarks.py memory                 # one gradient, full Pilatus
     python benchmarks/refine_benchmarks.py memo                   # seconds per L-BFGS iteration
+    python benchmarks/refine_benchmarks.py fref                   # F from 5 images, uniform start
     python benchmarks/refine_benchmarks.py all --out refine_bench.json
 
 ``recovery`` repeats the recovery test (tests/refine/cases.py: the issue's perturbed start)
@@ -11,7 +12,9 @@ standard deviation near 1 shows the standard errors are honest. ``memory`` rende
 2463x2527 Pilatus command of tests/golden/pilatus_roi without its ROI, then, in a fresh
 process, evaluates the loss and its gradient with respect to nine parameters over every pixel
 and reports that process's peak RSS. ``memo`` refines the memo command (512x512) from a
-perturbed detector and reports the time per L-BFGS iteration.
+perturbed detector and reports the time per L-BFGS iteration. ``fref`` refines every F of a
+table from five noisy images of different orientations, starting from a uniform F, and reports
+the errors of the reflections with at least 100 photons.
 """
 
 from __future__ import annotations
@@ -62,6 +65,29 @@ def recovery(seeds: int) -> dict:
             "max_abs_z": round(float(np.abs(zs).max()), 3), "per_seed": per_seed}
 
 
+def structure_factors() -> dict:
+    import numpy as np
+
+    from tests.refine.cases import structure_factor_experiment
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        truth, photons, fit = structure_factor_experiment(Path(tmp))
+        seconds = time.perf_counter() - t0
+    strong = photons >= 100
+    relative = np.abs(fit.f_values[strong] - truth[strong]) / truth[strong]
+    z = (fit.f_values[strong] - truth[strong]) / fit.f_stderr[strong]
+    return {"reflections": int(truth.size), "strong": int(strong.sum()),
+            "converged": fit.converged, "iterations": fit.iterations,
+            "median_relative_error": round(float(np.median(relative)), 4),
+            "max_relative_error": round(float(relative.max()), 4),
+            "strong_beyond_5_percent": int((relative > 0.05).sum()),
+            "beyond_5_percent_and_3_sigma": int(((relative > 0.05) & (np.abs(z) > 3)).sum()),
+            "photons_of_those_beyond_5_percent": sorted(
+                round(float(v)) for v in photons[strong][relative > 0.05]),
+            "z_sd": round(float(z.std()), 3), "seconds": round(seconds, 1)}
+
+
 def _pilatus_args() -> list[str]:
     args = yaml.safe_load((GOLDEN / "pilatus_roi" / "case.yaml").read_text())["args"]
     i = args.index("-roi")
@@ -100,8 +126,10 @@ def memory() -> dict:
     args = _pilatus_args()
     with tempfile.TemporaryDirectory() as tmp:
         observed = Path(tmp) / "observed.bin"
+        # -dump: the F cache goes to the scratch folder, not into tests/golden (where a stray
+        # Fdump.bin would become the structure factors of every golden case without -hkl)
         render = [sys.executable, "-m", "nanobragg", *args, "-floatfile", str(observed),
-                  "-intfile", str(Path(tmp) / "int.img")]
+                  "-intfile", str(Path(tmp) / "int.img"), "-dump", str(Path(tmp) / "Fdump.bin")]
         subprocess.run(render, cwd=GOLDEN, check=True, capture_output=True)
         run = subprocess.run([sys.executable, "-c", _GRADIENT, json.dumps(args),
                               json.dumps(names), str(observed)], cwd=GOLDEN, check=True,
@@ -138,13 +166,14 @@ def memo() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=("recovery", "memory", "memo", "all"))
+    parser.add_argument("which", choices=("recovery", "memory", "memo", "fref", "all"))
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     options = parser.parse_args()
     results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                            "threads": os.environ.get("OMP_NUM_THREADS")}}
-    jobs = {"memo": memo, "memory": memory, "recovery": lambda: recovery(options.seeds)}
+    jobs = {"memo": memo, "memory": memory, "recovery": lambda: recovery(options.seeds),
+            "fref": structure_factors}
     for name, job in jobs.items():
         if options.which in (name, "all"):
             t0 = time.perf_counter()

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from loopkit.clock import utc_now
 from loopkit.config import Config, load_config
+from loopkit.errors import LoopkitError
 
 
 @dataclass
@@ -38,6 +39,8 @@ def parse_now(raw: str | None) -> datetime:
 
 
 def make_app(root: str | None, now: str | None) -> App:
+    if root and not Path(root).is_dir():
+        raise LoopkitError(f"--root {root}: no such directory")
     base = Path(root).resolve() if root else find_root(Path.cwd())
     return App(cfg=load_config(base), now=parse_now(now), console=Console(soft_wrap=True),
                now_override=now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+
 import click
 from rich.console import Console
 
@@ -9,6 +12,8 @@ from loopkit.app import make_app
 from loopkit.commands.docs_cmds import archive_cmd, attempt, item, ledger, memory, plan
 from loopkit.commands.exec_cmd import exec_cmd
 from loopkit.commands.gate_cmds import check_cmd, commit_cmd, status_cmd
+from loopkit.commands.history_cmd import history_cmd
+from loopkit.commands.init_cmd import init_cmd
 from loopkit.commands.loop_cmds import loop_cmd, turn_cmd, turns_cmd
 from loopkit.commands.memo_cmds import memo
 from loopkit.commands.memo_new_cmd import memo_new
@@ -41,12 +46,16 @@ def cli(ctx: click.Context, root: str | None, now: str | None) -> None:
 
 
 for command in (memo, run_cmd, exec_cmd, attempt, item, plan, memory, ledger, archive_cmd,
-                status_cmd, check_cmd, commit_cmd, loop_cmd, turn_cmd, turns_cmd):
+                status_cmd, check_cmd, commit_cmd, loop_cmd, turn_cmd, turns_cmd, init_cmd,
+                history_cmd):
     cli.add_command(command)
 memo.add_command(memo_new)
 
 
 def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # document bytes that are not UTF-8 print, too
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="loopkit")
 
 

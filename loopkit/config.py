@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from loopkit.errors import LoopkitError
+from loopkit.fsio import inside
 from loopkit.loop.roles import LoopSettings, RoleSpec, build_roles, parse_loop
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
@@ -39,6 +40,11 @@ class Vocab:
     action_type: list[str] = field(
         default_factory=lambda: ["Evidence", "Debug", "Planning", "Review", "Docs"])
     mode: list[str] = field(default_factory=lambda: ["TDD", "Parity", "Perf", "Docs", "none"])
+    #: names an Expect may compare (nb-compare's metrics.json keys by default)
+    metrics: list[str] = field(default_factory=lambda: [
+        "correlation", "rmse", "rmse_rel_max", "max_abs_diff", "rel_l2", "sum_c", "sum_py",
+        "sum_ratio", "max_c", "max_py", "mean_c", "mean_py", "wall_time_c_s", "wall_time_py_s",
+        "peak_distance", "max_distance_px", "matched", "speedup"])
 
 
 @dataclass
@@ -73,6 +79,16 @@ class RunSettings:
 
 
 @dataclass
+class Steps:
+    """Which How-To bullets are shell steps (``[steps]``)."""
+
+    #: first words that make a bullet a shell step, besides loopkit's own list
+    commands: list[str] = field(default_factory=list)
+    #: "auto": the form (code span, ``$ ``, code block) or a command word; "marked": the form only
+    detect: str = "auto"
+
+
+@dataclass
 class Records:
     """What a run records besides python and the platform (``[records]``)."""
 
@@ -96,12 +112,16 @@ class Config:
                              fail_on_skip=True)})
     env_snapshot: EnvSnapshot = field(default_factory=EnvSnapshot)
     run: RunSettings = field(default_factory=RunSettings)
+    steps: Steps = field(default_factory=Steps)
     records: Records = field(default_factory=Records)
     loop: LoopSettings = field(default_factory=LoopSettings)
     roles: dict[str, RoleSpec] = field(default_factory=dict)
     source: Path | None = None
 
     def path(self, rel: str) -> Path:
+        """A document path from the config, refused when it (or a link on the way) leaves
+        the repository."""
+        inside(self.root, Path(rel), f"{self.source.name if self.source else 'path'} path")
         return self.root / rel
 
 
@@ -197,7 +217,8 @@ def _apply(cfg: Config, data: dict[str, Any], where: str) -> dict[str, Any]:
     """Apply every section but ``[roles]``, which is returned (its defaults need the paths)."""
     roles: dict[str, Any] = {}
     simple = {"paths": cfg.paths, "vocab": cfg.vocab, "budgets": cfg.budgets,
-              "env_snapshot": cfg.env_snapshot, "run": cfg.run, "records": cfg.records}
+              "env_snapshot": cfg.env_snapshot, "run": cfg.run, "steps": cfg.steps,
+              "records": cfg.records}
     for key, value in data.items():
         if key in simple:
             _merge(simple[key], value, f"{where} [{key}]")
@@ -212,6 +233,9 @@ def _apply(cfg: Config, data: dict[str, Any], where: str) -> dict[str, Any]:
             roles = _table(f"{where} [roles]", value)
         else:
             raise LoopkitError(f"{where}: unknown section {key!r}")
+    if cfg.steps.detect not in ("auto", "marked"):
+        raise LoopkitError(f"{where} [steps] detect: expected 'auto' or 'marked', got "
+                           f"{cfg.steps.detect!r}")
     return roles
 
 

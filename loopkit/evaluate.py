@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 from dataclasses import dataclass, field
@@ -136,20 +137,29 @@ def _check_json(pred: Predicate, ctx: StepContext) -> Outcome:
     a = pred.args
     values, source = _lookup(ctx, a["key"], a.get("file"))
     if not values:
-        return Outcome(pred.kind, pred.describe(), "unchecked", f"no value for {a['key']!r} found")
+        return Outcome(pred.kind, pred.describe(), "unchecked", f"no value for {a['key']!r} found",
+                       metric=a["key"], observed=[])
     if pred.kind == "range":
         ok = all(a["min"] <= v <= a["max"] for v in values)
     else:
         ok = all(COMPARE[a["op"]](v, a["value"]) for v in values)
     shown = ", ".join(f"{v:g}" for v in values)
-    return Outcome(pred.kind, pred.describe(), "pass" if ok else "fail", f"{shown} (from {source})")
+    return Outcome(pred.kind, pred.describe(), "pass" if ok else "fail", f"{shown} (from {source})",
+                   metric=a["key"], observed=[v for v in values if math.isfinite(v)])
 
 
 def _check_pytest(pred: Predicate, ctx: StepContext) -> Outcome:
+    """A pytest count holds only for tests that ran: a step without a pytest summary, or one
+    whose pytest ran no test ("no tests ran", all deselected), fails every count but
+    ``collected`` (a "no skips" of nothing is not evidence)."""
     counts = ctx.pytest
     if counts is None:
-        verdict = "fail" if "pytest" in ctx.cmd else "unchecked"
-        return Outcome(pred.kind, pred.describe(), verdict, "no pytest summary in the output")
+        return Outcome(pred.kind, pred.describe(), "fail",
+                       "no pytest summary in the output: the step ran no tests")
+    ran = counts.passed + counts.failed + counts.skipped + counts.errors + counts.xfailed \
+        + counts.xpassed
+    if not ran and not any(key == "collected" for key, _op, _v in pred.args["checks"]):
+        return Outcome(pred.kind, pred.describe(), "fail", f"no tests ran ({counts.line})")
     bad = []
     for key, op, value in pred.args["checks"]:
         actual = getattr(counts, key)

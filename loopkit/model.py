@@ -19,6 +19,8 @@ class FocusRef:
     item_id: str | None = None
     plan_task: str | None = None
     anchor: str | None = None
+    #: task-shaped words of a Focus without ``Phase`` (the plan decides which one is a task)
+    task_candidates: list[str] = field(default_factory=list)
 
 
 @dataclass

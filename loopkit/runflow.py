@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
@@ -19,12 +18,13 @@ from rich.markup import escape
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
 from loopkit.evaluate import StepContext, check
-from loopkit.fsio import atomic_write, read_text, sha256_file
+from loopkit.fsio import atomic_write, inside, json_text, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
 from loopkit.records import tool_versions
 from loopkit.requires import SKIPPED, unmet
+from loopkit.runlog import RunFolder, record_run
 from loopkit.runner import ShellSession
 from loopkit.runplan import PlannedStep
 from loopkit.runrecord import (
@@ -33,14 +33,15 @@ from loopkit.runrecord import (
     RunRecord,
     StepRecord,
     compute_verdict,
-    write_run,
 )
-from loopkit.scrub import PathScrubber
+from loopkit.scrub import PathScrubber, Redactor
 from loopkit.shellwords import resolve_first_command, search_path, variables_used
-from loopkit.snapshot import Redactor, env_snapshot, git_snapshot
+from loopkit.snapshot import env_snapshot, git_snapshot
 from loopkit.summary import render_commands, render_summary
 
 MAX_ARTIFACT_FILES = 500
+RUN_JSON_EVERY_S = 5.0
+TAIL_BYTES = 256 * 1024
 
 
 @dataclass
@@ -66,10 +67,17 @@ def iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def mint_run_dir(root: Path, run_root: str, now: datetime) -> tuple[str, Path]:
-    """Create ``<run_root>/<STAMP>`` exclusively; a taken second moves to the next one."""
+def mint_run_dir(root: Path, run_root: str, now: datetime,
+                 reports: str = "reports") -> tuple[str, Path]:
+    """Create ``<run_root>/<STAMP>`` exclusively; a taken second moves to the next one. The
+    run root must lie in the reports root, and no symbolic link may lead either out of the
+    repository."""
+    top = inside(root, Path(reports), "reports root")
     base = root / run_root
+    if top not in inside(root, base, "run root").parents and inside(root, base) != top:
+        raise LoopkitError(f"run root {run_root} is not inside the reports root {reports}/")
     base.mkdir(parents=True, exist_ok=True)
+    inside(root, base, "run root")
     for bump in range(120):
         stamp = (now + timedelta(seconds=bump)).astimezone(UTC).strftime(STAMP_FORMAT)
         try:
@@ -144,20 +152,51 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@dataclass
+class Recorder:
+    """Writes the run folder's own files: redacted and path-scrubbed before serialising,
+    never through a link a step left there, ``run.json`` at most every RUN_JSON_EVERY_S."""
+
+    folder: RunFolder
+    redactor: Redactor
+    scrubber: PathScrubber
+    last_write: float = 0.0
+
+    def clean(self, data: Any) -> Any:
+        return self.scrubber.data(self.redactor.data(data))
+
+    def text(self, rel: str, text: str) -> None:
+        clean = self.scrubber.text(self.redactor.text(text))
+        atomic_write(self.folder.file(rel), clean, follow_links=False)
+
+    def json(self, rel: str, data: Any) -> None:
+        atomic_write(self.folder.file(rel), json_text(self.clean(data)), follow_links=False)
+
+    def run(self, run: RunRecord, force: bool = True) -> None:
+        if force or time.monotonic() - self.last_write >= RUN_JSON_EVERY_S:
+            atomic_write(self.folder.file("run.json"), run.to_json(self.clean),
+                         follow_links=False)
+            self.last_write = time.monotonic()
+
+
 def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
     root = req.cfg.root
-    stamp, run_dir = mint_run_dir(root, req.run_root, req.now)
+    stamp, run_dir = mint_run_dir(root, req.run_root, req.now, req.cfg.paths.reports)
     (run_dir / "steps").mkdir()
     env = shell_env(req, stamp, run_dir)
     redactor = Redactor(env, req.cfg.env_snapshot.redact)
+    writer = Recorder(RunFolder(run_dir), redactor, PathScrubber(root))
     run = _new_record(req, stamp, run_dir, env)
-    atomic_write(run_dir / "commands.txt", redactor.text(render_commands(run, req)))
-    write_run(run, run_dir)
+    writer.text("commands.txt", render_commands(run, req))
+    writer.run(run)
     console.print(f"[bold]loopkit run[/] {stamp} -> {run.run_dir} ({len(req.shell)} step(s))")
-    session = ShellSession(root, env, run_dir / "shell.log")
+    for planned in req.manual:
+        first = planned.step.text.strip().splitlines()[0][:90] if planned.step.text.strip() else ""
+        console.print(f"  [dim]step {planned.i} (manual, not run)[/] {escape(first)}")
+    session = ShellSession(root, env, writer.folder.file("shell.log"), redactor.text)
     try:
         with _sigterm_as_interrupt():
-            _run_steps(req, run, run_dir, session, redactor, console, env)
+            _run_steps(req, run, session, writer, console, env)
         run.complete = True
     except KeyboardInterrupt:
         session.kill()
@@ -167,12 +206,12 @@ def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
         console.print("[red]interrupted: run recorded as aborted[/]")
     finally:
         session.close()
-        _finalize(req, run, run_dir, redactor)
+        _finalize(req, run, writer)
     return run, run_dir
 
 
-def _run_steps(req: RunRequest, run: RunRecord, run_dir: Path, session: ShellSession,
-               redactor: Redactor, console: Console, env: dict[str, str]) -> None:
+def _run_steps(req: RunRequest, run: RunRecord, session: ShellSession, writer: Recorder,
+               console: Console, env: dict[str, str]) -> None:
     stop = False
     where = {"PATH": env.get("PATH", ""), "PWD": str(req.cfg.root)}  # the shell's, step by step
     for planned, rec in zip(req.shell, run.steps, strict=True):
@@ -184,9 +223,9 @@ def _run_steps(req: RunRequest, run: RunRecord, run_dir: Path, session: ShellSes
         if reasons:
             _skip_one(planned, rec, "; ".join(reasons), console)
         else:
-            variables = _run_one(req, planned, rec, run_dir, session, redactor, console)
+            variables = _run_one(req, planned, rec, session, writer, console)
             where.update({k: v for k, v in variables.items() if k in where and v})
-        write_run(run, run_dir)
+        writer.run(run, force=False)
         stop = rec.status in ("timeout", "aborted")
 
 
@@ -200,23 +239,21 @@ def _skip_one(planned: PlannedStep, rec: StepRecord, reason: str, console: Conso
     console.print(f"    [yellow]{SKIPPED}[/]: {escape(reason)}")
 
 
-def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Path,
-             session: ShellSession, redactor: Redactor, console: Console) -> dict[str, str]:
+def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, session: ShellSession,
+             writer: Recorder, console: Console) -> dict[str, str]:
     """Run one step; returns the shell variables it reported (PATH and PWD among them)."""
-    script = run_dir / "steps" / f"{planned.i:02d}.sh"
-    script.write_text(planned.cmd + "\n", encoding="utf-8")
-    short = planned.cmd.splitlines()[0][:90]
+    run_dir = writer.folder.path
+    writer.text(f"steps/{planned.i:02d}.sh", planned.cmd + "\n")  # the redacted copy
+    short = writer.redactor.text(planned.cmd.splitlines()[0][:90])
     console.print(f"  [cyan]step {planned.i}[/] {escape(short)}")
     rec.status, rec.start = "running", iso(req.clock())
-    names = [n for n in variables_used(planned.cmd) if not redactor.is_secret_name(n)]
+    names = [n for n in variables_used(planned.cmd) if not writer.redactor.is_secret_name(n)]
     names += [n for n in ("PATH", "PWD") if n not in names]
-    out, err = run_dir / rec.stdout, run_dir / rec.stderr
-    result = session.run_step(script, out, err, req.timeout_s, names)
+    out, err = writer.folder.file(rec.stdout), writer.folder.file(rec.stderr)
+    result = session.run_step(planned.i, planned.cmd, out, err, req.timeout_s, names)
     rec.rc, rec.status = result.rc, result.status
     rec.end, rec.duration_s = iso(req.clock()), round(result.duration_s, 3)
-    for path in (out, err):
-        redactor.file(path)
-    counts = parse_pytest_summary(read_text(out) if out.exists() else "")
+    counts = parse_pytest_summary(read_tail(out))
     rec.pytest = counts.as_dict() if counts else None
     if result.status in ("ok", "failed"):
         ctx = StepContext(req.cfg.root, run_dir, planned.cmd, rec.rc, out, err, counts,
@@ -231,48 +268,62 @@ def _run_one(req: RunRequest, planned: PlannedStep, rec: StepRecord, run_dir: Pa
     return result.variables
 
 
-def _finalize(req: RunRequest, run: RunRecord, run_dir: Path, redactor: Redactor) -> None:
-    for rec in run.steps:
-        if rec.status in ("pending", "running"):
-            rec.status = "not_run" if rec.status == "pending" else "aborted"
+def _finalize(req: RunRequest, run: RunRecord, writer: Recorder) -> None:
+    for step in run.steps:
+        if step.status in ("pending", "running"):
+            step.status = "not_run" if step.status == "pending" else "aborted"
     run.ended = iso(req.clock())
     run.skipped_steps = [{"i": s.i, "requires": s.requires, "reason": s.skip_reason}
                          for s in run.steps if s.status == SKIPPED]
     run.verdict, run.counts = compute_verdict(run)
-    atomic_write(run_dir / "env.json", _json({
+    writer.json("env.json", {
         "env": run.env, "tools": run.tools,
-        "commands": [{"step": s.i, **(s.resolved or {})} for s in run.steps]}))
-    atomic_write(run_dir / "commands.txt", redactor.text(render_commands(run, req)))
-    atomic_write(run_dir / "git.json", _json(run.git))
-    atomic_write(run_dir / "summary.md", redactor.text(render_summary(run)))
-    scrubber = PathScrubber(req.cfg.root)
-    for path in sorted(run_dir.rglob("*")):
-        if path.is_file() and path.stat().st_size < 5 * 1024 * 1024:
-            redactor.file(path)
-            scrubber.file(path)
-    run.artifacts = collect_artifacts(req, run_dir)
-    atomic_write(run_dir / "run.json", scrubber.text(redactor.text(run.to_json())))
-    lines = [f"{sha256_file(p)}  {p.relative_to(run_dir)}" for p in sorted(run_dir.rglob("*"))
-             if p.is_file() and p.name != "sha256.txt"]
-    atomic_write(run_dir / "sha256.txt", "\n".join(lines) + "\n")
+        "commands": [{"step": s.i, **(s.resolved or {})} for s in run.steps]})
+    writer.text("commands.txt", render_commands(run, req))
+    writer.json("git.json", run.git)
+    writer.text("summary.md", render_summary(run))
+    own = {"run.json", "env.json", "git.json", "summary.md", "commands.txt"}
+    for path in writer.folder.files():
+        if str(path.relative_to(writer.folder.path)) not in own:
+            writer.redactor.file(path)
+            writer.scrubber.file(path)
+    run.links = writer.folder.links()
+    run.artifacts = collect_artifacts(req, writer.folder)
+    writer.run(run)
+    lines = [f"{sha256_file(p)}  {p.relative_to(writer.folder.path).as_posix()}"
+             for p in writer.folder.files() if p.relative_to(writer.folder.path).as_posix()
+             != "sha256.txt"]
+    atomic_write(writer.folder.file("sha256.txt"), "\n".join(lines) + "\n", follow_links=False)
+    record_run(req.cfg.root, writer.folder.path)
 
 
-def _json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last ``limit`` bytes of a file as text (a pytest summary is at the end)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - limit))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
-def collect_artifacts(req: RunRequest, run_dir: Path) -> list[dict[str, Any]]:
+def collect_artifacts(req: RunRequest, folder: RunFolder) -> list[dict[str, Any]]:
+    """The run folder's files and the outputs its steps named, inside the repository only."""
     root = req.cfg.root
-    files = [p for p in sorted(run_dir.rglob("*"))
-             if p.is_file() and p.name not in ("run.json", "sha256.txt")]
+    run_dir = folder.path
+    files = [p for p in folder.files() if p.name not in ("run.json", "sha256.txt")]
     for planned in req.shell:
         ctx = StepContext(root, run_dir, planned.cmd, None, run_dir, run_dir, None)
         for out in ctx.outputs():
+            if out.is_symlink():
+                continue
             if out.is_file():
                 files.append(out)
             elif out.is_dir():
-                files += [p for p in sorted(out.rglob("*")) if p.is_file()]
-    unique = list(dict.fromkeys(p.resolve() for p in files))[:MAX_ARTIFACT_FILES]
+                files += [p for p in sorted(out.rglob("*")) if p.is_file() and not p.is_symlink()]
+    real_root = Path(os.path.realpath(root))
+    unique = [p for p in dict.fromkeys(Path(os.path.realpath(p)) for p in files)
+              if real_root in p.parents][:MAX_ARTIFACT_FILES]
     return [{"path": _rel(p, root), "sha256": sha256_file(p), "bytes": p.stat().st_size}
             for p in unique if p.is_file()]
 

@@ -29,18 +29,36 @@ class PlannedStep:
         return self.step.cmd or ""
 
 
-def parse_selection(spec: str | None) -> set[int] | None:
-    """'1-3,5' -> {1, 2, 3, 5}; None means every step."""
+class StepSelection:
+    """The step numbers of ``--steps`` kept as ranges, so ``1-999999999`` costs nothing."""
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.ranges = ranges
+
+    def __contains__(self, i: object) -> bool:
+        return isinstance(i, int) and any(lo <= i <= hi for lo, hi in self.ranges)
+
+
+MAX_SELECTION_PARTS = 1000
+
+
+def parse_selection(spec: str | None) -> StepSelection | None:
+    """'1-3,5' -> steps 1, 2, 3 and 5; None means every step."""
     if not spec:
         return None
-    chosen: set[int] = set()
-    for part in spec.split(","):
+    parts = spec.split(",")
+    if len(parts) > MAX_SELECTION_PARTS:
+        raise LoopkitError(f"--steps: more than {MAX_SELECTION_PARTS} parts")
+    ranges = []
+    for part in parts:
         part = part.strip()
-        if not re.fullmatch(r"\d+(?:-\d+)?", part):
+        if not re.fullmatch(r"\d{1,12}(?:-\d{1,12})?", part):
             raise LoopkitError(f"bad --steps value {spec!r} (use e.g. 1-3,5)")
         lo, _, hi = part.partition("-")
-        chosen.update(range(int(lo), int(hi or lo) + 1))
-    return chosen
+        if int(hi or lo) < int(lo):
+            raise LoopkitError(f"--steps {part}: the range ends before it starts")
+        ranges.append((int(lo), int(hi or lo)))
+    return StepSelection(ranges)
 
 
 def is_parity(memo: Memo, cmd: str, fail_on_skip: bool) -> bool:
@@ -48,7 +66,7 @@ def is_parity(memo: Memo, cmd: str, fail_on_skip: bool) -> bool:
     return fail_on_skip or "parity" in mode or bool(re.search(r"\bNB_(RUN_PARALLEL|C_BIN)=", cmd))
 
 
-def plan_steps(memo: Memo, selection: set[int] | None, do_now_only: bool,
+def plan_steps(memo: Memo, selection: StepSelection | None, do_now_only: bool,
                fail_on_skip: bool) -> tuple[list[PlannedStep], list[PlannedStep]]:
     """(shell steps to run, manual steps listed only), numbered as in the memo's How-To Map."""
     do_now = parse_do_now(memo)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from loopkit.errors import LoopkitError
-from loopkit.fsio import atomic_write, read_text
+from loopkit.fsio import atomic_write, json_text, read_text
+from loopkit.runlog import verify_run
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -19,6 +21,9 @@ class Outcome:
     pred: str
     verdict: str  # pass | fail | unchecked | skipped-by-environment
     detail: str = ""
+    #: a json/range check: the metric it compared and the values it observed, as numbers
+    metric: str | None = None
+    observed: list[float] | None = None
 
 
 @dataclass
@@ -62,9 +67,13 @@ class RunRecord:
     overrides: list[str] = field(default_factory=list)
     selection: dict[str, Any] = field(default_factory=dict)
     skipped_steps: list[dict[str, Any]] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # symbolic links a step left (not followed)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+    def to_json(self, clean: Callable[[Any], Any] | None = None) -> str:
+        """The record as JSON; ``clean`` (redaction, path scrubbing) works on the data before
+        it is serialised, so the text is always valid JSON."""
+        data = asdict(self)
+        return json_text(clean(data) if clean else data)
 
 
 SKIPPED = "skipped-by-environment"
@@ -102,8 +111,9 @@ def partial_reasons(run: dict[str, Any]) -> list[str]:
     return reasons
 
 
-def write_run(run: RunRecord, run_dir: Path) -> None:
-    atomic_write(run_dir / "run.json", run.to_json())
+def write_run(run: RunRecord, run_dir: Path,
+              clean: Callable[[Any], Any] | None = None) -> None:
+    atomic_write(run_dir / "run.json", run.to_json(clean))
 
 
 def load_run(path: Path) -> dict[str, Any]:
@@ -117,18 +127,31 @@ def load_run(path: Path) -> dict[str, Any]:
     return data
 
 
-def find_run(root: Path, reports: str, run_id: str) -> Path:
-    """Locate ``<...>/<run_id>/run.json`` under the reports folder (or a direct path)."""
-    direct = Path(run_id)
-    for cand in (direct, root / direct):
-        if cand.is_file():
-            return cand
-        if (cand / "run.json").is_file():
-            return cand / "run.json"
+def find_run(root: Path, reports: str, run_id: str, verify: bool = True) -> Path:
+    """Locate ``<...>/<run_id>/run.json`` under the reports folder (a run folder or run.json
+    path inside it is accepted too). With ``verify`` the run must be one loopkit recorded
+    and unchanged since (:func:`loopkit.runlog.verify_run`): evidence cannot be hand-written."""
     base = root / reports
-    matches = sorted(base.rglob(f"{run_id}/run.json")) if base.is_dir() else []
-    if not matches:
-        raise LoopkitError(f"run {run_id!r} not found under {base}")
-    if len(matches) > 1:
-        raise LoopkitError(f"run {run_id!r} is ambiguous: {[str(m) for m in matches]}")
-    return matches[0]
+    direct = Path(run_id)
+    found: Path | None = None
+    for cand in (direct, root / direct):
+        if cand.is_file() and cand.name == "run.json":
+            found = cand
+        elif (cand / "run.json").is_file():
+            found = cand / "run.json"
+        if found is not None:
+            break
+    if found is None:
+        matches = sorted(base.rglob(f"{run_id}/run.json")) if base.is_dir() else []
+        if not matches:
+            raise LoopkitError(f"run {run_id!r} not found under {base}")
+        if len(matches) > 1:
+            raise LoopkitError(f"run {run_id!r} is ambiguous: {[str(m) for m in matches]}")
+        found = matches[0]
+    if verify:
+        verify_run(root, reports, found, run_id)
+        recorded = load_run(found)
+        if recorded.get("run_id") != found.parent.name:
+            raise LoopkitError(f"run {run_id}: {found} names run {recorded.get('run_id')!r}, "
+                               "not its folder (not evidence)")
+    return found

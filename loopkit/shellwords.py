@@ -6,7 +6,11 @@ import os
 import re
 import shlex
 import shutil
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+
+from loopkit.config import Config
 
 KNOWN_COMMANDS = frozenset({
     "env", "export", "pytest", "python", "python3", "nb-compare", "nb-trace-diff", "nanobragg",
@@ -25,25 +29,64 @@ FOR_RE = re.compile(r"\b(?:for|read)\s+([A-Za-z_][A-Za-z0-9_]*)")
 HEREDOC_QUOTED_RE = re.compile(r"<<-?\s*(['\"])(\w+)\1")
 
 
-def looks_like_command(text: str) -> bool:
+PROMPT_RE = re.compile(r"^\$\s+(?P<cmd>\S.*)$", re.DOTALL)
+FENCE_RE = re.compile(r"^\s*(```|~~~)[\w+-]*\s*$")
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    """What makes a How-To bullet a shell step. The form always does: a whole-bullet code span
+    (`` `gcc -O2 x.c` ``), a ``$ `` prompt, or a prose line ending in ``:`` followed by a fenced
+    or indented code block. With ``marked_only`` nothing else does; otherwise a bullet that
+    starts with a known command word (or one of ``commands``), an assignment or a path."""
+
+    commands: frozenset[str] = frozenset()
+    marked_only: bool = False
+
+
+DEFAULT_POLICY = StepPolicy()
+
+
+def looks_like_command(text: str, policy: StepPolicy = DEFAULT_POLICY) -> bool:
     first = text.strip().split(None, 1)
-    if not first:
+    if not first or policy.marked_only:
         return False
     word = first[0]
     if ASSIGN_RE.match(word):
         return True
     if word.startswith(("./", "../", "/")) and not word.endswith((":", ",")):
         return True
-    return word in KNOWN_COMMANDS
+    return word in KNOWN_COMMANDS or word in policy.commands
 
 
-def extract_command(text: str) -> str | None:
+def _code_block(text: str) -> str | None:
+    """The command of ``Build it:`` followed by a fenced block or lines indented 4+ spaces."""
+    first, _, rest = text.partition("\n")
+    if not first.rstrip().endswith(":") or not rest.strip():
+        return None
+    lines = rest.split("\n")
+    body = [ln for ln in lines if ln.strip()]
+    if FENCE_RE.match(body[0]) and len(body) > 1 and FENCE_RE.match(body[-1]):
+        inner = lines[lines.index(body[0]) + 1:len(lines) - lines[::-1].index(body[-1]) - 1]
+        return textwrap.dedent("\n".join(inner)).strip() or None
+    if all(len(ln) - len(ln.lstrip()) >= 4 for ln in body):
+        return textwrap.dedent("\n".join(lines)).strip() or None
+    return None
+
+
+def extract_command(text: str, policy: StepPolicy = DEFAULT_POLICY) -> str | None:
     """The executable command of a step, or None for a manual (prose) step."""
     stripped = text.strip()
     whole = WHOLE_CODE_RE.match(stripped)
     if whole:
-        stripped = whole.group(1).strip()
-    if looks_like_command(stripped):
+        return whole.group(1).strip()
+    prompt = PROMPT_RE.match(stripped)
+    if prompt:
+        return prompt.group("cmd").strip()
+    block = _code_block(stripped)
+    if block:
+        return block
+    if looks_like_command(stripped, policy):
         return stripped
     return None
 
@@ -142,3 +185,8 @@ def resolve_first_command(cmd: str, path: str, cwd: Path) -> dict[str, str | Non
 def search_path(env: dict[str, str]) -> dict[str, str | None]:
     """What decides which tools the steps run: their PATH and the active virtual environment."""
     return {"PATH": env.get("PATH", ""), "VIRTUAL_ENV": env.get("VIRTUAL_ENV")}
+
+
+def step_policy(cfg: Config) -> StepPolicy:
+    """``[steps]`` of loopkit.toml: extra command words, or only marked steps."""
+    return StepPolicy(frozenset(cfg.steps.commands), cfg.steps.detect == "marked")

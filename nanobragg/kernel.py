@@ -24,7 +24,8 @@ from nanobragg.beam import polarization_factor
 from nanobragg.config import CrystalShape, Quirks
 from nanobragg.detector import DetectorGeometry, subpixel_positions
 from nanobragg.geometry3d import dot, sqrt
-from nanobragg.lattice import lattice_factor, sincg_split
+from nanobragg.lattice import lattice_factor, sincg_reduced
+from nanobragg.miller import miller_index, miller_split
 from nanobragg.units import R_E_SQR
 
 
@@ -161,13 +162,14 @@ def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Ten
                state: KernelState, separate: bool) -> TermValues:
     """F_cell² F_latt² of every term of the chunk, for every reduction: [K, N].
 
-    h, k, l are formed in float64 with C's operation order and split there into the nearest
-    integer and the fraction; the lattice factor and the F lookup take what they need of them
-    (:func:`split_indices`). With ``separate``, F_latt, F_cell, the indices and the live mask
-    are kept too (running sums, traces); the terms are the same either way.
+    h, k, l are formed in float64 with C's operation order (:func:`split_indices`); the
+    lattice factor and the F lookup take what they need of them (:func:`term_arguments`). With
+    ``separate``, F_latt, F_cell, the indices and the live mask are kept too (running sums,
+    traces); the terms are the same either way.
     """
     first = _first_sweep(evaluated, state)
-    split = split_indices(inp, scattering.reshape(-1, 3), first)
+    split = split_indices(inp, scattering.reshape(-1, 3), first,
+                          need_index=separate or inp.interpolate)
     flat_eval = evaluated.reshape(1, -1)
     if not separate and not inp.interpolate:
         terms = inp.term_function(*term_arguments(inp, split))
@@ -177,56 +179,75 @@ def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Ten
     live = flat_eval & ((f_latt != 0) | (inp.water_background != 0))
     f_cell = cell_terms(inp, f_in, live, state)
     terms = _mask_dmin(inp, f_cell * f_cell * f_latt * f_latt, flat_eval)
-    index = tuple(x for x, _, _ in split) if separate else None
-    return TermValues(terms, index, f_latt, f_cell.expand_as(f_latt), live, first)
+    return TermValues(terms, split.index if separate else None, f_latt,
+                      f_cell.expand_as(f_latt), live, first)
 
 
-def split_indices(inp: KernelInputs, s: torch.Tensor, first: int | None):
-    """(h, nearest integer, fraction) per axis, each [K, N] float64.
+@dataclass
+class SplitIndices:
+    """h, k, l of a chunk, [K, N] per axis: float64 ``index`` (when asked for, and always in
+    float64), and for a lower precision the float64 split cast to it (``whole``, ``frac``,
+    ``rest``: :func:`nanobragg.miller.miller_split`)."""
 
-    h = a·S as C forms it (a_x S_x + a_y S_y + a_z S_z, no fused multiply-add; a matrix
-    product would sum in another order and move single pixels by a float32 ulp).
-    """
+    index: tuple[torch.Tensor, ...] | None = None
+    whole: tuple[torch.Tensor, ...] | None = None
+    frac: tuple[torch.Tensor, ...] | None = None
+    rest: tuple[torch.Tensor, ...] | None = None
+
+    def put_column(self, n: int, other: SplitIndices) -> None:
+        """Column ``n`` of every tensor from ``other`` (one column)."""
+        for name in ("index", "whole", "frac", "rest"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None:
+                for x, y in zip(mine, theirs, strict=True):
+                    x[:, n] = y[:, 0]
+
+
+def split_indices(inp: KernelInputs, s: torch.Tensor, first: int | None,
+                  need_index: bool) -> SplitIndices:
+    """The Miller indices of evaluations ``s`` [N, 3]; column ``first`` (the run's first
+    evaluation) with the set-up orientation (C's phi carry-over has nothing to carry yet)."""
     st = s.T.contiguous()  # [3, N]
-    out = []
-    for axis in range(3):
-        index = _dot_rows(inp.orientations[:, :, axis].reshape(-1, 3), st)
-        if first is not None:
-            index[:, first] = _dot_rows(inp.orientations_first[:, :, axis].reshape(-1, 3),
-                                        st[:, first:first + 1])[:, 0]
-        whole = (index.detach() - 0.5).ceil_()
-        out.append((index, whole, index - whole))
-    return out
+    main = _split(inp, inp.orientations, st, need_index)
+    if first is not None:
+        column = _split(inp, inp.orientations_first, st[:, first:first + 1].contiguous(),
+                        need_index)
+        main.put_column(first, column)
+    return main
 
 
-def _dot_rows(vectors: torch.Tensor, st: torch.Tensor) -> torch.Tensor:
-    """[K, 3] vectors against [3, N] columns: [K, N], summed left to right."""
-    v = vectors.to(st.dtype)
-    index = v[:, 0:1] * st[0]
-    index = index + v[:, 1:2] * st[1]
-    return index + v[:, 2:3] * st[2]
+def _split(inp: KernelInputs, table: torch.Tensor, st: torch.Tensor,
+           need_index: bool) -> SplitIndices:
+    rows = [table[:, :, axis].reshape(-1, 3) for axis in range(3)]
+    exact = inp.dtype == torch.float64
+    index = tuple(miller_index(r, st) for r in rows) if exact or need_index else None
+    if exact:
+        return SplitIndices(index=index)
+    parts = [miller_split(r, st, n, inp.dtype) for r, n in zip(rows, inp.n_cells, strict=True)]
+    whole, frac, rest = (tuple(p[i] for p in parts) for i in range(3))
+    return SplitIndices(index, whole, frac, rest)
 
 
-def term_arguments(inp: KernelInputs, split) -> tuple[tuple, tuple]:
+def term_arguments(inp: KernelInputs, split: SplitIndices) -> tuple[tuple, tuple]:
     """What the lattice factor and the F lookup read of the split indices.
 
-    float64 (C's own precision) takes the full h, k, l, as C does. float32 takes the fraction
-    (the square shape: both arguments reduced in float64, :func:`sincg_split`; the other shapes
-    need only h - h0), the integer part for a nearest F and the float64 h for a tricubic F.
+    float64 (C's own precision) takes the full h, k, l, as C does. float32 takes the reduced
+    arguments (the square shape: :func:`nanobragg.lattice.sincg_reduced`; the other shapes need
+    only h - h0), the integer part for a nearest F and the float64 h for a tricubic F.
     """
     low = inp.dtype != torch.float64
     if not low:
-        lattice_in = tuple(index for index, _, _ in split)
+        lattice_in = split.index
     elif inp.shape is CrystalShape.SQUARE:
-        lattice_in = tuple(split)
+        lattice_in = (split.rest, split.frac)
     else:
-        lattice_in = tuple(frac.to(inp.dtype) for _, _, frac in split)
+        lattice_in = split.frac
     if inp.structure_factors is None:
         f_in = ()
     elif inp.interpolate or not low:
-        f_in = tuple(index for index, _, _ in split)
+        f_in = split.index
     else:
-        f_in = tuple(whole.to(inp.dtype) for _, whole, _ in split)
+        f_in = split.whole
     return lattice_in, f_in
 
 
@@ -235,14 +256,15 @@ def lattice_terms(inp: KernelInputs, lattice_in: tuple) -> torch.Tensor:
     if inp.dtype == torch.float64 or inp.shape is not CrystalShape.SQUARE:
         return lattice_factor(*lattice_in, inp.n_cells, inp.shape, inp.fudge, inp.reciprocal,
                               _active_axes(inp))
+    rests, fracs = lattice_in
     f_latt = None
-    for (index, whole, frac), n, on in zip(lattice_in, inp.n_cells, _active_axes(inp),
-                                           strict=True):
+    for rest, frac, n, on in zip(rests, fracs, inp.n_cells, _active_axes(inp), strict=True):
         if on:
-            term = sincg_split(index, whole, frac, n, inp.dtype)
+            term = sincg_reduced(rest, frac, n)
             f_latt = term if f_latt is None else f_latt * term
-    return torch.ones(lattice_in[0][0].shape, dtype=inp.dtype, device=inp.device) \
-        if f_latt is None else f_latt
+    if f_latt is None:
+        return torch.ones(fracs[0].shape, dtype=inp.dtype, device=inp.device)
+    return f_latt
 
 
 def _active_axes(inp: KernelInputs) -> tuple[bool, bool, bool]:

@@ -23,29 +23,21 @@ def sincg(x: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
     return torch.where(zero, n.to(x.dtype), torch.sin(safe * n) / torch.sin(safe))
 
 
-def sincg_split(
-    index: torch.Tensor, whole: torch.Tensor, frac: torch.Tensor, n: torch.Tensor,
-    dtype: torch.dtype,
-) -> torch.Tensor:
-    """sin(N π h)/sin(π h) in ``dtype``, for h = ``index`` = ``whole`` + ``frac`` (float64).
+def sincg_reduced(rest: torch.Tensor, frac: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+    """sin(N π h)/sin(π h) = sin(π rest)/sin(π frac), from arguments reduced in float64.
 
-    Both arguments are reduced in float64 before the cast, to within half a turn of a zero of
-    the sine: sin(π h) = (-1)^whole sin(π frac), and with m = round(N h), sin(π N h) =
-    (-1)^m sin(π (N h - m)). The low precision then only sees |argument| <= π/2, where its
-    relative error stays that of one rounding, so float32 loses nothing near the Bragg peaks at
-    any N (an unreduced float32 argument is off by N·|h|·6e-8 rad, and one near π leaves the
-    sine few correct digits). The value is C's ``sincg(M_PI*h, N)`` for any N, and so is its
-    gradient.
+    For h = whole + frac (whole = ceil(h - 0.5)) and m = round(N h): sin(π h) =
+    (-1)^whole sin(π frac) and sin(π N h) = (-1)^m sin(π (N h - m)); ``rest`` = ±(N h - m)
+    carries the sign (-1)^(m + whole) (sine is odd). Both arguments are within π/2, where a low
+    precision keeps the relative error of one rounding, so float32 loses nothing near the Bragg
+    peaks at any N (an unreduced float32 argument is off by N·|h|·6e-8 rad, and one near π leaves
+    the sine few correct digits). The value is C's ``sincg(M_PI*h, N)`` for any N, and so is its
+    gradient. ``rest`` and ``frac`` come from :func:`nanobragg.miller.miller_split`.
     """
-    turns = index * n.to(index.dtype)
-    nearest = torch.round(turns.detach())
-    rest = turns.sub_(nearest) if not turns.requires_grad else turns - nearest
-    odd = torch.remainder(nearest.add_(whole), 2.0).to(dtype) != 0
-    x = frac.to(dtype)
-    zero = x == 0
-    safe = x + zero
-    ratio = torch.sin(rest.to(dtype).mul_(math.pi)) / torch.sin(safe * math.pi)
-    return torch.where(zero, n.to(dtype), torch.where(odd, -ratio, ratio))
+    zero = frac == 0
+    safe = frac.masked_fill(zero, 1.0)
+    ratio = torch.sin(rest * math.pi) / torch.sin(safe * math.pi)
+    return torch.where(zero, n.to(frac.dtype), ratio)
 
 
 def sinc3(x: torch.Tensor) -> torch.Tensor:

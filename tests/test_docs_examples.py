@@ -24,7 +24,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 MARK = "<!-- runnable -->"
-OUR_COMMANDS = ("nanobragg ", "nb-compare ", "nb-trace-diff ", "python -m nanobragg")
+OUR_COMMANDS = ("nanobragg ", "nanobragg-series ", "nb-compare ", "nb-trace-diff ",
+                "python -m nanobragg")
 PLACEHOLDER = re.compile(r"\.\.\.|/path/to|<[a-z]|\[--|STAMP")
 
 

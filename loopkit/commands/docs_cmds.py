@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from loopkit.app import App, pass_app
-from loopkit.fsio import atomic_write, locked
+from loopkit.fsio import locked, write_document
 from loopkit.ledger_dates import blame_times
 from loopkit.lint import lint_ledger
-from loopkit.ops.archive import archive_attempts
+from loopkit.ops.archive import archive_attempts, archived_duplicates
 from loopkit.ops.attempts import AttemptRequest, add_attempt
 from loopkit.ops.docs import load_ledger, load_plan
 from loopkit.ops.items import set_item
@@ -62,6 +62,11 @@ def plan_show(app: App, plan_name: str) -> None:
     for task in parsed.tasks:
         app.console.print(f"  [{task.state:>1}] {task.task_id:<8} {task.description}",
                           markup=False, highlight=False)
+    for task in parsed.tasks:
+        if task.state == "?":
+            app.console.print(f"warning: {path.relative_to(app.root)}:{task.line + 1}: "
+                              f"{task.task_id} has an unknown state {task.marker!r}",
+                              markup=False, highlight=False)
 
 
 @plan.command("set")
@@ -138,7 +143,8 @@ def ledger_lint(app: App) -> None:
     blame), or after now when not committed yet, is an error. Exit 1 on errors."""
     parsed = load_ledger(app.cfg)
     written = blame_times(app.root, app.cfg.paths.ledger)
-    findings = lint_ledger(parsed, app.cfg, app.now, written)
+    findings = (lint_ledger(parsed, app.cfg, app.now, written)
+                + archived_duplicates(app.cfg, parsed))
     for f in findings:
         app.console.print(f"{parsed.path}:{f.line}: {f.level}: {f.message}", markup=False,
                           highlight=False)
@@ -158,7 +164,7 @@ def ledger_index(app: App, rebuild: bool) -> None:
     with locked(path):
         parsed = load_ledger(app.cfg)
         if rebuild:
-            atomic_write(path, render_ledger(rebuild_index(parsed)))
+            write_document(path, render_ledger(rebuild_index(parsed)))
     for item in parsed.items:
         app.console.print(f"{item.item_id}\t{item.status}\t{item.title}", markup=False,
                           highlight=False)

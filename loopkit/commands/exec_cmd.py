@@ -7,7 +7,7 @@ import shlex
 import click
 
 from loopkit.app import App, pass_app
-from loopkit.commands.run_cmd import report_verdict
+from loopkit.commands.run_cmd import SECONDS, report_verdict
 from loopkit.errors import LoopkitError
 from loopkit.parsers.memo import require_memo
 from loopkit.runflow import RunRequest, execute
@@ -18,7 +18,7 @@ Mode: none
 Focus: {focus}
 
 How-To Map:
-- {command}
+- $ {command}
   Expect: {expect}
 """
 
@@ -39,7 +39,7 @@ def adhoc_command(words: tuple[str, ...]) -> str:
               help="Expect clause, as in a memo (repeatable; default: rc=0).")
 @click.option("--focus", default="ad-hoc", show_default=True, help="Ledger item / plan task.")
 @click.option("--run-root", help="Run root (default: reports/loopkit/exec).")
-@click.option("--timeout", "timeout_s", type=float, help="Timeout in seconds.")
+@click.option("--timeout", "timeout_s", type=SECONDS, help="Timeout in seconds.")
 @pass_app
 def exec_cmd(app: App, words: tuple[str, ...], expects: tuple[str, ...], focus: str,
              run_root: str | None, timeout_s: float | None) -> None:

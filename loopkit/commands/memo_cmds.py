@@ -11,12 +11,13 @@ from rich.markup import escape
 
 from loopkit.app import App, pass_app
 from loopkit.errors import LoopkitError
-from loopkit.fsio import atomic_write, locked, read_text
+from loopkit.fsio import inside, locked, read_document, write_document
 from loopkit.lint import lint_memo
 from loopkit.model import Memo
 from loopkit.ops.docs import load_ledger
 from loopkit.parsers.memo import memo_focus, parse_do_now, require_memo
 from loopkit.predicates import parse_expect
+from loopkit.shellwords import step_policy
 from loopkit.writers.memo import render_memo
 
 
@@ -28,7 +29,8 @@ def load_memo(app: App, raw: str | None) -> tuple[Path, Memo]:
         path = app.root / path
     if not path.is_file():
         raise LoopkitError(f"memo not found: {path}")
-    return path, require_memo(read_text(path), str(raw or app.cfg.paths.memo))
+    name = str(raw or app.cfg.paths.memo)
+    return path, require_memo(read_document(path, name), name, step_policy(app.cfg))
 
 
 @click.group()
@@ -99,7 +101,8 @@ def render(app: App, memo_path: str | None, write: bool) -> None:
     path, parsed = load_memo(app, memo_path)
     text = render_memo(parsed)
     if write:
+        inside(app.root, path, "memo")
         with locked(path):
-            atomic_write(path, text)
+            write_document(path, text)
     else:
         click.echo(text, nl=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -22,12 +23,31 @@ from loopkit.runplan import (
 from loopkit.runrecord import RunRecord
 
 
+class Seconds(click.ParamType):
+    """A timeout: a finite number of seconds above zero (0, -1, nan and inf are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or seconds <= 0:
+            self.fail(f"{value!r} must be a finite number of seconds above 0", param, ctx)
+        return seconds
+
+
+SECONDS = Seconds()
+
+
 @click.command("run")
 @click.argument("memo_path", required=False)
 @click.option("--steps", "steps_spec", help="How-To step numbers to run, e.g. 1-3,5.")
 @click.option("--do-now-only", is_flag=True, help="Run only the Do Now command.")
 @click.option("--dry-run", is_flag=True, help="Show the plan; execute and write nothing.")
-@click.option("--timeout", "timeout_s", type=float, help="Per-step timeout in seconds.")
+@click.option("--timeout", "timeout_s", type=SECONDS, help="Per-step timeout in seconds.")
 @click.option("--env-profile", help="Env profile from loopkit.toml (e.g. parity).")
 @click.option("--run-root", help="Override the run root (default: from the memo).")
 @pass_app

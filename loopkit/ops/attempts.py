@@ -7,10 +7,11 @@ from typing import Any
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
-from loopkit.fsio import atomic_write, locked
+from loopkit.fsio import locked, write_document
 from loopkit.ops.docs import load_archive, load_ledger
 from loopkit.parsers.ledger import max_attempt
 from loopkit.runrecord import SKIPPED, find_run, load_run, partial_reasons
+from loopkit.scrub import clean_text
 from loopkit.writers.ledger import NewAttempt, insert_attempt, render_ledger
 
 VERDICT_RESULT = {"pass": "success", "partial": "partial", "fail": "failed", "aborted": "failed"}
@@ -88,7 +89,18 @@ def summary_text(req: AttemptRequest, run: dict[str, Any]) -> str:
     return text
 
 
+def _clean_request(cfg: Config, req: AttemptRequest) -> AttemptRequest:
+    """The request's free text redacted and on one line each (no injected headings)."""
+    def clean(text: str) -> str:
+        return clean_text(text, cfg.env_snapshot.redact)
+    return AttemptRequest(
+        req.item_id, req.run_id, req.result, clean(req.summary),
+        clean(req.actor) if req.actor else None, [clean(o) for o in req.observations],
+        clean(req.next_actions), clean(req.task) if req.task else None)
+
+
 def add_attempt(cfg: Config, req: AttemptRequest) -> AttemptResult:
+    req = _clean_request(cfg, req)
     run_path = find_run(cfg.root, cfg.paths.reports, req.run_id)
     run = load_run(run_path)
     result = derive_result(req.result, str(run.get("verdict")), cfg.vocab.result)
@@ -109,7 +121,7 @@ def add_attempt(cfg: Config, req: AttemptRequest) -> AttemptResult:
             summary=summary_text(req, run), run_id=run["run_id"], actor=req.actor,
             metrics=run_metrics(run), artifacts=run_artifacts(cfg, run),
             observations=req.observations, next_actions=req.next_actions, task=req.task)
-        atomic_write(ledger_path, render_ledger(insert_attempt(ledger, att)))
+        write_document(ledger_path, render_ledger(insert_attempt(ledger, att)))
     return AttemptResult(n, True, result)
 
 

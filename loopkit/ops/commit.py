@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from dataclasses import dataclass, field
 
 import git
@@ -13,6 +14,7 @@ from loopkit.ops.docs import plan_files
 from loopkit.ops.gate import cited_runs
 from loopkit.ops.overrides import overrides_rel
 from loopkit.runrecord import find_run
+from loopkit.scrub import Redactor, clean_text, file_findings
 
 FORBIDDEN = ("Generated with [Claude Code]", "🤖")
 
@@ -28,7 +30,14 @@ class CommitRequest:
     base: str = "HEAD"
 
 
-def commit_message(req: CommitRequest) -> str:
+def commit_message(req: CommitRequest, redact: list[str] | None = None) -> str:
+    """The message with its Loopkit-* trailers; with ``redact`` (the secret-name patterns),
+    secrets of the environment and token shapes in the free text are redacted."""
+    if redact is not None:
+        req = CommitRequest(clean_text(req.message, redact, multiline=True),
+                            clean_text(req.actor, redact) if req.actor else None,
+                            clean_text(req.focus, redact) if req.focus else None,
+                            req.runs, req.attempt, req.include)
     for bad in FORBIDDEN:
         if bad in req.message:
             raise RefusedError(f"refused: commit message contains {bad!r}")
@@ -63,7 +72,7 @@ def make_commit(cfg: Config, req: CommitRequest) -> tuple[str, list[str]]:
     Refused when the index already holds staged changes elsewhere: they would ride along in a
     commit that claims to carry only loopkit's documents.
     """
-    message = commit_message(req)
+    message = commit_message(req, cfg.env_snapshot.redact)
     repo = git.Repo(cfg.root)
     wanted = candidate_paths(cfg, req)
 
@@ -82,12 +91,25 @@ def make_commit(cfg: Config, req: CommitRequest) -> tuple[str, list[str]]:
                      | {p for p in repo.untracked_files if ours(p)})
     if not (deleted or changed or already):
         raise LoopkitError("nothing to commit among loopkit's documents and named paths")
+    _refuse_secrets(cfg, sorted(set(changed) | already))
     if changed:
         repo.index.add(changed)
     if deleted:
         repo.index.remove(deleted)
     sha = repo.index.commit(message).hexsha
     return sha, sorted(set(changed) | set(deleted) | set(already))
+
+
+def _refuse_secrets(cfg: Config, paths: list[str]) -> None:
+    """No file that holds a secret of the environment, a token or a secret-named assignment
+    is committed (a raw env dump passed with --include, a hand-edited run file)."""
+    redactor = Redactor(dict(os.environ), cfg.env_snapshot.redact)
+    leaking = [p for p in paths if (cfg.root / p).is_file() and not (cfg.root / p).is_symlink()
+               and file_findings(cfg.root / p, redactor)]
+    if leaking:
+        raise RefusedError(f"refused: {', '.join(leaking[:5])} hold(s) a secret (a token, a "
+                           "password or a secret value of the environment); redact it, or "
+                           "leave the file out of the commit")
 
 
 def _staged_paths(repo: git.Repo) -> set[str]:

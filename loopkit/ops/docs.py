@@ -7,7 +7,7 @@ from pathlib import Path
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
-from loopkit.fsio import read_text
+from loopkit.fsio import inside, read_document
 from loopkit.model import Ledger, Plan
 from loopkit.parsers.ledger import parse_ledger
 from loopkit.parsers.plan import parse_plan
@@ -17,20 +17,32 @@ def load_ledger(cfg: Config, rel: str | None = None) -> Ledger:
     path = cfg.path(rel or cfg.paths.ledger)
     if not path.is_file():
         raise LoopkitError(f"ledger not found: {path}")
-    return parse_ledger(read_text(path), str(rel or cfg.paths.ledger))
+    name = str(rel or cfg.paths.ledger)
+    return parse_ledger(read_document(path, name), name)
 
 
 def load_archive(cfg: Config) -> Ledger | None:
     path = cfg.path(cfg.paths.archive)
     if not path.is_file():
         return None
-    return parse_ledger(read_text(path), cfg.paths.archive)
+    return parse_ledger(read_document(path, cfg.paths.archive), cfg.paths.archive)
+
+
+def _in_repo(cfg: Config, path: Path) -> bool:
+    try:
+        inside(cfg.root, path)
+    except LoopkitError:
+        return False
+    return True
 
 
 def plan_files(cfg: Config) -> list[Path]:
+    """Plans matched by the configured globs; a match outside the repository (a ``..`` in
+    the glob, a link out of it) is not a plan of this repository."""
     found: list[Path] = []
     for pattern in cfg.paths.plans:
-        found += [Path(p) for p in sorted(glob.glob(str(cfg.root / pattern)))]
+        found += [Path(p) for p in sorted(glob.glob(str(cfg.root / pattern)))
+                  if _in_repo(cfg, Path(p))]
     return list(dict.fromkeys(found))
 
 
@@ -38,6 +50,7 @@ def resolve_plan(cfg: Config, name: str) -> Path:
     """A plan path, or a slug such as ``cli-noise-pix0`` matched against the plan globs."""
     direct = cfg.root / name
     if direct.is_file():
+        inside(cfg.root, direct, "plan")
         return direct
     for path in plan_files(cfg):
         slug = path.parent.name if path.name == "plan.md" else path.stem
@@ -48,4 +61,5 @@ def resolve_plan(cfg: Config, name: str) -> Path:
 
 def load_plan(cfg: Config, name: str) -> tuple[Path, Plan]:
     path = resolve_plan(cfg, name)
-    return path, parse_plan(read_text(path), str(path.relative_to(cfg.root)))
+    rel = str(path.relative_to(cfg.root))
+    return path, parse_plan(read_document(path, rel), rel)

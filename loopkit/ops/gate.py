@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from loopkit.config import Config
-from loopkit.errors import LoopkitError
-from loopkit.fsio import read_text
+from loopkit.errors import LoopkitError, ParseError
+from loopkit.fsio import read_document
 from loopkit.ledger_dates import blame_times, late_attempts
 from loopkit.lint import Finding
 from loopkit.model import Attempt, LedgerItem
@@ -23,6 +23,7 @@ from loopkit.runrecord import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
 RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")
+STATES = "[ ], [P], [D], [B], [SKIP] or their aliases [X] [x] [~] [S] [-]"
 RUN_CITED_RE = re.compile(r"\brun (\d{8}T\d{6}Z)\b")
 
 
@@ -58,7 +59,7 @@ def _attempt_findings(cfg: Config, base: str, now: datetime, report: GateReport)
     path = cfg.path(cfg.paths.ledger)
     if not path.is_file():
         return
-    ledger = parse_ledger(read_text(path), cfg.paths.ledger)
+    ledger = parse_ledger(read_document(path, cfg.paths.ledger), cfg.paths.ledger)
     old_text = git_show(cfg, base, cfg.paths.ledger)
     old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
     archive = load_archive(cfg)
@@ -121,11 +122,14 @@ def _done_item_finding(cfg: Config, item, report: GateReport) -> None:
 def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
     for path in plan_files(cfg):
         rel = str(path.relative_to(cfg.root))
-        plan = parse_plan(read_text(path), rel)
+        plan = parse_plan(read_document(path, rel), rel)
         old_text = git_show(cfg, base, rel)
         old = parse_plan(old_text, rel) if old_text else None
         for task in plan.tasks:
             prev = old.task(task.task_id) if old else None
+            if task.state == "?" and (prev is None or prev.marker != task.marker):
+                report.findings.append(Finding("error", task.line + 1, (
+                    f"{rel} {task.task_id}: unknown state {task.marker!r} (use {STATES})")))
             if task.state != "D" or (prev is not None and prev.state == "D"):
                 continue
             report.done_flips.append((rel, task.task_id))
@@ -157,7 +161,8 @@ def _plan_companion_findings(cfg: Config, base: str, changed: list[str],
     if not plans:
         return
     ledger_path = cfg.path(cfg.paths.ledger)
-    now = parse_ledger(read_text(ledger_path), cfg.paths.ledger) if ledger_path.is_file() else None
+    now = (parse_ledger(read_document(ledger_path, cfg.paths.ledger), cfg.paths.ledger)
+           if ledger_path.is_file() else None)
     old_text = git_show(cfg, base, cfg.paths.ledger)
     old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
     for rel in plans:
@@ -181,8 +186,26 @@ def _cites_plan(lines: list[str], rel: str) -> bool:
     return rel in text or folder in text
 
 
+def conflict_findings(cfg: Config) -> list[Finding]:
+    """Every loop document with unresolved merge conflict markers (the gate stops there)."""
+    docs = [cfg.paths.ledger, cfg.paths.archive, cfg.paths.memory, cfg.paths.memo]
+    docs += [str(p.relative_to(cfg.root)) for p in plan_files(cfg)]
+    findings = []
+    for rel in dict.fromkeys(docs):
+        path = cfg.path(rel)
+        if not path.is_file():
+            continue
+        try:
+            read_document(path, rel)
+        except ParseError as exc:
+            findings.append(Finding("error", exc.line, str(exc)))
+    return findings
+
+
 def run_gate(cfg: Config, base: str, now: datetime | None = None) -> GateReport:
-    report = GateReport([], [], [])
+    report = GateReport(conflict_findings(cfg), [], [])
+    if report.findings:
+        return report
     now = now or datetime.now(UTC)
     changed = changed_files(cfg, base)
     for rel in changed:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
-from loopkit.fsio import atomic_write, locked
+from loopkit.fsio import locked, write_document
 from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import load_ledger
+from loopkit.scrub import clean_text
 from loopkit.writers.ledger import render_ledger, set_field, set_index_status
 
 DONE = "done"
@@ -23,7 +24,10 @@ def set_item(cfg: Config, item_id: str, status: str | None = None, note: str = "
         raise LoopkitError("nothing to set: give --status and/or --next-action")
     if status is not None and status not in cfg.vocab.status:
         raise LoopkitError(f"unknown status {status!r} (use {', '.join(cfg.vocab.status)})")
-    details = [note.strip()] if note.strip() else []
+    note = clean_text(note, cfg.env_snapshot.redact)
+    if next_action is not None:
+        next_action = clean_text(next_action, cfg.env_snapshot.redact)
+    details = [note] if note else []
     if status == DONE:
         ok, why = (False, "no --evidence run given")
         if evidence:
@@ -47,5 +51,5 @@ def set_item(cfg: Config, item_id: str, status: str | None = None, note: str = "
         if next_action is not None:
             ledger = set_field(ledger, item_id, "Next Actions", next_action.strip())
             changes.append(f"Next Actions: {next_action.strip()}")
-        atomic_write(path, render_ledger(ledger))
+        write_document(path, render_ledger(ledger))
     return changes

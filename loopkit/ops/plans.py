@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
-from loopkit.fsio import atomic_write, locked, read_text
+from loopkit.fsio import locked, read_document, write_document
 from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import load_ledger, resolve_plan
 from loopkit.ops.overrides import record_override
 from loopkit.parsers.plan import normalize_state, parse_plan
 from loopkit.runrecord import find_run, load_run
+from loopkit.scrub import clean_text
 from loopkit.writers.plan import render_plan, set_task_state
 
 STATE_INPUT = {"D": "D", "DONE": "D", "P": "P", "B": "B", " ": " ", "": " ", "TODO": " ",
@@ -38,7 +39,8 @@ def set_plan_task(cfg: Config, plan_name: str, task_id: str, raw_state: str, now
                   force: bool = False, reason: str = "") -> str:
     """Returns the note written into the guidance cell."""
     state = parse_state(raw_state)
-    if force and not reason.strip():
+    reason = clean_text(reason, cfg.env_snapshot.redact)
+    if force and not reason:
         raise LoopkitError("--force needs --reason")
     note = ""
     path = resolve_plan(cfg, plan_name)
@@ -47,13 +49,13 @@ def set_plan_task(cfg: Config, plan_name: str, task_id: str, raw_state: str, now
         if "FORCED" in note:
             _refuse_over_failing_run(cfg, task_id, evidence)
     with locked(path):
-        plan = parse_plan(read_text(path), str(path))
+        plan = parse_plan(read_document(path), str(path))
         if plan.task(task_id) is None:
             raise LoopkitError(f"task {task_id!r} not found in {path}")
-        atomic_write(path, render_plan(set_task_state(plan, task_id, state, note)))
+        write_document(path, render_plan(set_task_state(plan, task_id, state, note)))
         if "FORCED" in note:
             record_override(cfg, {"plan": str(path.relative_to(cfg.root)), "task": task_id,
-                                  "note": note, "reason": reason.strip(), "evidence": evidence,
+                                  "note": note, "reason": reason, "evidence": evidence,
                                   "at": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     return note
 
@@ -67,7 +69,8 @@ def _refuse_over_failing_run(cfg: Config, task_id: str, evidence: str | None) ->
         return
     run_id, where = max(cited.items())
     try:
-        verdict = load_run(find_run(cfg.root, cfg.paths.reports, run_id)).get("verdict")
+        path = find_run(cfg.root, cfg.paths.reports, run_id, verify=False)
+        verdict = load_run(path).get("verdict")
     except LoopkitError:
         return
     if verdict in ("fail", "aborted"):
@@ -93,7 +96,7 @@ def cited_task_runs(cfg: Config, task_id: str) -> dict[str, str]:
 
 def _run_task(cfg: Config, run_id: str) -> str | None:
     try:
-        run = load_run(find_run(cfg.root, cfg.paths.reports, run_id))
+        run = load_run(find_run(cfg.root, cfg.paths.reports, run_id, verify=False))
     except LoopkitError:
         return None
     return (run.get("focus") or {}).get("plan_task")

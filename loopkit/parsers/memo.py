@@ -7,7 +7,7 @@ import re
 from loopkit.errors import ParseError
 from loopkit.model import HEADER_KEYS, SECTION_TITLES, FocusRef, HeaderField, Memo, Section, Step
 from loopkit.parsers.common import ITEM_ID_RE, check_text, split_front_matter
-from loopkit.shellwords import extract_command
+from loopkit.shellwords import DEFAULT_POLICY, StepPolicy, extract_command
 
 _KEY_ALT = "|".join(re.escape(k) for k in sorted(HEADER_KEYS, key=len, reverse=True))
 HEADER_RE = re.compile(rf"^(?P<indent>\s*(?:-\s+)?)(?P<key>{_KEY_ALT})\s*:\s*(?P<value>.*)$",
@@ -35,7 +35,7 @@ def _canonical_section(raw: str) -> str:
     return raw
 
 
-def parse_memo(text: str, path: str = "input.md") -> Memo:
+def parse_memo(text: str, path: str = "input.md", policy: StepPolicy = DEFAULT_POLICY) -> Memo:
     check_text(path, text)
     lines = text.splitlines()
     front, start = split_front_matter(path, lines)
@@ -68,7 +68,7 @@ def parse_memo(text: str, path: str = "input.md") -> Memo:
     _strip_blank_edges(memo)
     howto = memo.section("How-To Map")
     if howto is not None:
-        memo.howto_intro, memo.steps = parse_steps(howto.body, howto.line + 1)
+        memo.howto_intro, memo.steps = parse_steps(howto.body, howto.line + 1, policy)
     return memo
 
 
@@ -84,7 +84,8 @@ def _strip_blank_edges(memo: Memo) -> None:
             sec.body.pop(0)
 
 
-def parse_steps(body: list[str], first_line: int) -> tuple[list[str], list[Step]]:
+def parse_steps(body: list[str], first_line: int,
+                policy: StepPolicy = DEFAULT_POLICY) -> tuple[list[str], list[Step]]:
     """Split How-To lines into steps; continuation lines (heredocs, sub-bullets) stay attached."""
     intro: list[str] = []
     steps: list[Step] = []
@@ -108,7 +109,7 @@ def parse_steps(body: list[str], first_line: int) -> tuple[list[str], list[Step]
         while len(chunk) > 1 and not chunk[-1].strip():
             chunk.pop()
         step.text = "\n".join(chunk)
-        step.cmd = extract_command(step.text)
+        step.cmd = extract_command(step.text, policy)
     return intro, steps
 
 
@@ -128,9 +129,14 @@ def parse_do_now(memo: Memo) -> Step | None:
 
 
 TASK_RE = re.compile(r"\bPhase\s+([A-Z]\d[\w.]*)")
+#: a plan task id without the word Phase: ``CLI-FLAGS-003 / K3g3``, ``(task D2)``
+BARE_TASK_RE = re.compile(r"(?<![\w-])([A-Z]\d+[a-z]?\d*(?:\.\d+)?[a-z]?)(?![\w-])")
 
 
 def parse_focus(raw: str) -> FocusRef:
+    """Item id (or ledger anchor) and plan task of a Focus line. ``Phase K3g3`` names the task
+    outright; otherwise every bare task-shaped word (``K3g3``) is a candidate, which lint and
+    the plan resolve."""
     ref = FocusRef(raw=raw)
     anchor = re.search(r"fix_plan\.md#([\w\-]+)", raw)
     if anchor:
@@ -141,6 +147,10 @@ def parse_focus(raw: str) -> FocusRef:
     task = TASK_RE.search(raw)
     if task:
         ref.plan_task = task.group(1)
+        return ref
+    rest = ITEM_ID_RE.sub(" ", re.sub(r"fix_plan\.md#[\w\-]+", " ", raw))
+    ref.task_candidates = list(dict.fromkeys(BARE_TASK_RE.findall(rest)))
+    ref.plan_task = ref.task_candidates[0] if ref.task_candidates else None
     return ref
 
 
@@ -157,8 +167,8 @@ def memo_focus(memo: Memo) -> FocusRef | None:
     return ref
 
 
-def require_memo(text: str, path: str) -> Memo:
-    memo = parse_memo(text, path)
+def require_memo(text: str, path: str, policy: StepPolicy = DEFAULT_POLICY) -> Memo:
+    memo = parse_memo(text, path, policy)
     if not memo.fields and not memo.sections:
         raise ParseError(path, 1, "no memo header fields or sections found")
     return memo

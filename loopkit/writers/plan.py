@@ -25,6 +25,7 @@ def set_task_state(plan: Plan, task_id: str, state: str, note: str = "") -> Plan
     if note:
         note = note.replace("|", "\\|")
         col = task.guidance_col if task.guidance_col < task.ncols else len(cells) - 1
-        cells[col] = f"{note} {cells[col]}".strip() if col != task.state_col else cells[col]
+        if col != task.state_col and note not in cells[col]:  # a retry adds nothing
+            cells[col] = f"{note} {cells[col]}".strip()
     plan.lines[task.line] = "| " + " | ".join(cells) + " |" + ending
     return parse_plan(render_plan(plan), plan.path)

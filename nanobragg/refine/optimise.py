@@ -161,7 +161,8 @@ def run(problem: Problem, settings: Settings, selection: Selection,
         record = {"iteration": iteration, "loss": new_loss, "delta_loss": new_loss - loss,
                   "step": step, "grad_max": float(grad.abs().max()) if grad.numel() else 0.0,
                   "evaluations": objective.evaluations,
-                  "seconds": round(time.perf_counter() - started, 3)}
+                  "seconds": round(time.perf_counter() - started, 3),
+                  "parameters": problem.labelled_values(x)}
         history.append(record)
         if report is not None:
             report(record)

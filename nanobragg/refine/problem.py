@@ -89,6 +89,15 @@ class Problem:
         amplitudes = (torch.as_tensor(fb.start) + torch.as_tensor(fb.step) * x[self.n_scalar:])
         return scalars, amplitudes
 
+    def labelled_values(self, x: Tensor) -> dict[str, float]:
+        """{label: natural value} of the scalar unknowns (F: the mean |F|)."""
+        with torch.no_grad():
+            scalars, amplitudes = self.natural(x)
+        out = {p.label: float(scalars[i]) for i, p in enumerate(self.params)}
+        if amplitudes is not None:
+            out["F"] = float(amplitudes.abs().mean())
+        return out
+
     def image_values(self, scalars: Tensor, image: int) -> dict[str, Tensor]:
         """The values the model of ``image`` takes (its own and the shared unknowns)."""
         return {p.spec.name: scalars[i] for i, p in enumerate(self.params)

@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from loopkit.fsio import read_text
+from loopkit.fsio import read_text, sha256_file
 from loopkit.parsers.ledger import parse_ledger
+from loopkit.runlog import record_run
 
 RUN_ROOT = "reports/2025-10-loopkit/phase_c"
 WORKER = """
@@ -28,6 +29,8 @@ for run_id in sys.argv[2:]:
 
 
 def fake_runs(repo: Path, count: int, verdict: str = "fail") -> list[str]:
+    """Minimal run folders, digested and entered in loopkit's record of runs as a finished
+    run is (these tests are about the ledger under concurrency and kills, not provenance)."""
     ids = []
     for k in range(count):
         run_id = f"20251006T17{k // 60:02d}{k % 60:02d}Z"
@@ -39,6 +42,9 @@ def fake_runs(repo: Path, count: int, verdict: str = "fail") -> list[str]:
                   "counts": {"pass": 0, "fail": 1, "unchecked": 0},
                   "artifacts": [{"path": f"{RUN_ROOT}/{run_id}/summary.md"}]}
         (run_dir / "run.json").write_text(json.dumps(record))
+        (run_dir / "sha256.txt").write_text("".join(
+            f"{sha256_file(run_dir / name)}  {name}\n" for name in ("run.json", "summary.md")))
+        record_run(repo, run_dir)
         ids.append(run_id)
     return ids
 

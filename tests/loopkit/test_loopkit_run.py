@@ -189,7 +189,7 @@ def test_interrupt_records_aborted_run(repo: Path) -> None:
     assert proc.returncode == 1, out
     run = json.loads(next(root.glob("*/run.json")).read_text())
     assert run["verdict"] == "aborted"
-    assert run["steps"][0]["status"] == "aborted"
+    assert run["steps"][0]["status"] == "aborted", out
     assert (root / run["run_id"] / "summary.md").is_file()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from nanobragg.cli.main import run as run_nanobragg
 
 COMMON = ("-default_F 300 -lambda 1.0 -detpixels 128 -pixel 0.1 -mosaic_dom 5 -oversample 1 "
@@ -40,3 +42,44 @@ def simulate_observed(folder: Path, seed: int, name: str = "obs.img",
             "-floatfile", floatfile, "-intfile", "truth_int.img", "-nopgm"]
     run_nanobragg(argv, folder, log=lambda line: None)
     return folder / name
+
+
+F_COMMON = ("-cell 50 50 50 90 90 90 -N 5 -round_xtal -lambda 1.0 -detpixels 128 -pixel 0.1 "
+            "-distance 100 -oversample 1").split()
+F_MISSETS = [(10, 20, 30), (40, 5, 60), (70, 80, 15), (25, 55, 85), (5, 35, 45)]
+F_RANGE = 5
+
+
+def _write_tables(folder: Path) -> np.ndarray:
+    """truth.hkl (random F from 50 to 250 for -5..5 on each index) and flat.hkl (F = 150)."""
+    rng = np.random.default_rng(11)
+    span = range(-F_RANGE, F_RANGE + 1)
+    hkl = [(h, k, l) for h in span for k in span for l in span]
+    truth = rng.uniform(50, 250, len(hkl))
+    (folder / "truth.hkl").write_text("".join(f"{h} {k} {l} {f:.4f}\n"
+                                              for (h, k, l), f in zip(hkl, truth, strict=True)))
+    (folder / "flat.hkl").write_text("".join(f"{h} {k} {l} 150\n" for h, k, l in hkl))
+    return np.round(truth, 4)
+
+
+def structure_factor_experiment(folder: Path):
+    """Five noisy images of different orientations from truth.hkl; F refined from flat.hkl.
+
+    Returns (true F, photons of each reflection in the true model, the fit's result)."""
+    import nanobragg
+
+    truth = _write_tables(folder)
+    images, truth_models, flat_models = [], [], []
+    for i, misset in enumerate(F_MISSETS):
+        model = [*F_COMMON, "-misset", *map(str, misset)]
+        run_nanobragg([*model, "-hkl", "truth.hkl", "-seed", str(20 + i), "-noisefile",
+                       f"obs{i}.img", "-floatfile", f"t{i}.bin", "-intfile", f"i{i}.img",
+                       "-nopgm"], folder, log=lambda line: None)
+        images.append(folder / f"obs{i}.img")
+        truth_models.append([*model, "-hkl", "truth.hkl"])
+        flat_models.append([*model, "-hkl", "flat.hkl"])
+    # photons of each reflection in the true model (no iteration: the starting point)
+    at_truth = nanobragg.refine(images, truth_models, ["F"], cwd=folder,
+                                settings=nanobragg.refine.Settings(max_iter=0))
+    fit = nanobragg.refine(images, flat_models, ["F"], cwd=folder, out=folder / "fit")
+    return truth, at_truth.f_photons, fit

@@ -151,3 +151,17 @@ def test_help_and_progress(folder, tmp_path, capsys):
     assert refine_main(argv) == 0
     err = capsys.readouterr().err
     assert "iter    1/2" in err and "loss" in err
+
+
+def test_background_polynomial(folder):
+    # the truth plus a tilted background 3 + 1.5 x - 0.8 y (x, y from -1 to 1 across the image)
+    counts = read_smv(folder / "obs.img").data.astype(np.float64) - 40
+    rng = np.random.default_rng(2)
+    y, x = np.meshgrid((np.arange(128) + 0.5) / 64 - 1, (np.arange(128) + 0.5) / 64 - 1,
+                       indexing="ij")
+    counts = counts + rng.poisson(3 + 1.5 * x - 0.8 * y)
+    result = nanobragg.refine([counts], model_args(TRUTH),
+                              ["background", "background_x", "background_y", "scale"])
+    assert result.converged
+    for name, value in (("background", 3.0), ("background_x", 1.5), ("background_y", -0.8)):
+        _within(result, name, value)

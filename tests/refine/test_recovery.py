@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import nanobragg
@@ -30,6 +31,14 @@ def test_every_parameter_within_three_standard_errors(observed, tmp_path):
         assert entry["start"] == pytest.approx(START[name])
         z = (entry["value"] - truth) / entry["stderr"]
         assert abs(z) < 3.0, (name, entry, z)
+    # the refined command carries the refined cell and misset
+    from nanobragg.cli.args import parse_args
+
+    crystal = parse_args(result.command).simulation.crystal
+    assert crystal.cell[0] == pytest.approx(result.parameters["cell_a"]["value"], rel=1e-9)
+    assert np.degrees(crystal.misset[2]) == pytest.approx(
+        result.parameters["misset_z"]["value"], rel=1e-9)
+    assert crystal.Na == round(result.parameters["Na"]["value"])
 
 
 def test_cli_writes_the_documented_outputs(observed, tmp_path):

@@ -3,48 +3,17 @@ a uniform F, the strong reflections' |F| come back close to the truth, with hone
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-import nanobragg
-from nanobragg.cli.main import run as run_nanobragg
-
-COMMON = ("-cell 50 50 50 90 90 90 -N 5 -round_xtal -lambda 1.0 -detpixels 128 -pixel 0.1 "
-          "-distance 100 -oversample 1").split()
-MISSETS = [(10, 20, 30), (40, 5, 60), (70, 80, 15), (25, 55, 85), (5, 35, 45)]
-H = 5
-
-
-def _write_tables(folder: Path) -> np.ndarray:
-    rng = np.random.default_rng(11)
-    hkl = [(h, k, l) for h in range(-H, H + 1) for k in range(-H, H + 1) for l in range(-H, H + 1)]
-    truth = rng.uniform(50, 250, len(hkl))
-    (folder / "truth.hkl").write_text("".join(f"{h} {k} {l} {f:.4f}\n"
-                                              for (h, k, l), f in zip(hkl, truth, strict=True)))
-    (folder / "flat.hkl").write_text("".join(f"{h} {k} {l} 150\n" for h, k, l in hkl))
-    return np.round(truth, 4)
+from .cases import structure_factor_experiment
 
 
 @pytest.fixture(scope="module")
 def experiment(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fref")
-    truth = _write_tables(folder)
-    images, truth_models, flat_models = [], [], []
-    for i, misset in enumerate(MISSETS):
-        model = [*COMMON, "-misset", *map(str, misset)]
-        run_nanobragg([*model, "-hkl", "truth.hkl", "-seed", str(20 + i), "-noisefile",
-                       f"obs{i}.img", "-floatfile", f"t{i}.bin", "-intfile", f"i{i}.img",
-                       "-nopgm"], folder, log=lambda line: None)
-        images.append(folder / f"obs{i}.img")
-        truth_models.append([*model, "-hkl", "truth.hkl"])
-        flat_models.append([*model, "-hkl", "flat.hkl"])
-    # photons of each reflection in the true model (no iteration: the starting point)
-    at_truth = nanobragg.refine(images, truth_models, ["F"], cwd=folder,
-                                settings=nanobragg.refine.Settings(max_iter=0))
-    fit = nanobragg.refine(images, flat_models, ["F"], cwd=folder, out=folder / "fit")
-    return folder, truth, at_truth.f_photons, fit
+    truth, photons, fit = structure_factor_experiment(folder)
+    return folder, truth, photons, fit
 
 
 def test_strong_reflections_recovered(experiment):
