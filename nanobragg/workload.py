@@ -24,8 +24,9 @@ MAX_TERMS_ENV = "NB_MAX_TERMS"
 #: about an hour of a 2-core CPU (see TERMS_PER_SECOND); the 132-fold auto-oversampled
 #: Pilatus 6M of issue 11 (1.1e11 terms) is above it
 DEFAULT_MAX_TERMS = 10**11
-#: rough rendering rates for the time estimate only (float32, measured order of magnitude);
-#: rerun benchmarks/ on a quiet machine to refine them
+#: rough rendering rates for the time estimate only: docs/performance.md measured 3.3e7 to
+#: 5.7e7 terms/s warm in float32 on 2 CPU cores (benchmarks/workload_benchmarks.py rate
+#: measures it again); the CUDA figure is an order of magnitude, not a measurement
 TERMS_PER_SECOND = {"cpu": 3.0e7, "cuda": 2.0e9}
 #: renders estimated to take longer than this get a one-line estimate before they start
 LONG_RENDER_S = 10.0
