@@ -206,3 +206,19 @@ def test_compiled_miller_indices_equal_the_torch_reference():
         reference = miller.miller_split(vectors, st, n, torch.float32, compiled=False)
         for x, y in zip(ours, reference, strict=True):
             assert torch.equal(x, y)
+
+
+CUDA_CASES = [c for c in CASES if c.id in ("memo_512", "mosaic", "water", "interpolate_explicit",
+                                           "oversample_omega", "pilatus_roi", "dmin")]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("case", CUDA_CASES, ids=[c.id for c in CUDA_CASES])
+def test_cuda_matches_the_cpu_float64_image(case, tmp_path):
+    """The same term stage on a GPU (torch path): float64 to 1e-12 relative of the maximum,
+    float32 to 1e-5 of the maximum, against the CPU float64 image (C's to the last bit)."""
+    cpu = render(case.args, torch.float64, tmp_path)
+    for dtype, limit in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+        args = [*case.args, "-device", "cuda"]
+        assert of_max(render(args, dtype, tmp_path), cpu) <= limit, dtype
