@@ -12,6 +12,7 @@ import yaml
 from loopkit.errors import LoopkitError
 from loopkit.fsio import inside
 from loopkit.loop.roles import LoopSettings, RoleSpec, build_roles, parse_loop
+from loopkit.scrub import SECRET_NAMES
 
 CONFIG_NAMES = ("loopkit.toml", "loopkit.yaml", "loopkit.yml")
 
@@ -67,8 +68,7 @@ class EnvSnapshot:
     allow: list[str] = field(default_factory=lambda: [
         "KMP_DUPLICATE_LIB_OK", "NB_*", "NANOBRAGG_*", "CUDA_VISIBLE_DEVICES", "PYTHONPATH",
         "PYTEST_ADDOPTS", "OMP_*", "MKL_*"])
-    redact: list[str] = field(default_factory=lambda: [
-        "*KEY*", "*TOKEN*", "*SECRET*", "*PASSWORD*", "*PASSWD*", "*CREDENTIAL*"])
+    redact: list[str] = field(default_factory=lambda: list(SECRET_NAMES))
 
 
 @dataclass

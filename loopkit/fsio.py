@@ -28,6 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from loopkit.errors import LoopkitError, ParseError
+from loopkit.scrub import SECRET_NAMES, clean_text
 
 #: how long a command waits for another loopkit command's short read-modify-write; a lock held
 #: longer belongs to a stuck or long-running process, which the error then names
@@ -98,7 +99,8 @@ def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
 
 def _write_holder(lock: Path) -> None:
     """Who holds the lock (pid, command, since when), for the one-line error of a waiter."""
-    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200] if sys.argv else "?"
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv else "?"
+    command = clean_text(command, list(SECRET_NAMES))[:200]  # a typed secret stays out
     since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with contextlib.suppress(OSError):
         Path(f"{lock}.holder").write_text(f"{os.getpid()}\n{since}\n{command}\n",
@@ -125,15 +127,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+PRIVATE_DIR_IGNORE = ("# loopkit's private folder: locks and leases are never committed; the turn\n"
+                      "# journal of `loopkit loop` is tracked\n*\n!turns.jsonl\n")
+
+
 def ignore_private_dir(folder: Path) -> None:
     """``.loopkit/`` ignores itself (a ``.gitignore`` of ``*`` inside), so loopkit's private
     files never show up untracked in a user's repository, whatever its own .gitignore says."""
     marker = folder / ".gitignore"
-    if not marker.exists():
+    old = "# loopkit's private folder (locks, journals): never committed\n*\n"
+    if not marker.exists() or marker.read_text(encoding="utf-8", errors="replace") == old:
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
-            marker.write_text("# loopkit's private folder (locks, journals): never committed\n*\n",
-                              encoding="utf-8")
+            marker.write_text(PRIVATE_DIR_IGNORE, encoding="utf-8")
 
 
 def write_target(path: Path) -> Path:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from nanobragg.config import BeamConfig
+from nanobragg.errors import WorkloadError
 from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, unitize, value
 
 SOURCE_DISTANCE = 10.0  # m, fixed in C
+#: a larger divergence grid is refused before it is built (its tables alone take gigabytes)
+MAX_DIVERGENCE_POINTS = 1 << 24
 
 
 @dataclass
@@ -67,15 +71,58 @@ def _unset(x, default):
     return default if x is None else x
 
 
+@dataclass(frozen=True)
+class SourceSteps:
+    """C's resolved (range, step, count) of the horizontal and vertical divergence and the
+    dispersion."""
+
+    h: tuple[float, float, int]
+    v: tuple[float, float, int]
+    disp: tuple[float, float, int]
+
+
+def source_steps(cfg: BeamConfig) -> SourceSteps:
+    return SourceSteps(
+        h=_sane(*_steps_rule(_unset(cfg.hdivrange, -1.0), _unset(cfg.hdivstep, -1.0),
+                             _unset(cfg.hdivsteps, -1))),
+        v=_sane(*_steps_rule(_unset(cfg.vdivrange, -1.0), _unset(cfg.vdivstep, -1.0),
+                             _unset(cfg.vdivsteps, -1))),
+        disp=_sane(*_steps_rule(_unset(cfg.dispersion, 0.0), -1.0, _unset(cfg.dispsteps, -1))),
+    )
+
+
+def divergence_points(cfg: BeamConfig, steps: SourceSteps) -> list[tuple[float, float]]:
+    """(hdiv, vdiv) of the divergence grid points C keeps, in C's order (h outer)."""
+    (hrange, hstep, hsteps), (vrange, vstep, vsteps) = steps.h, steps.v
+    if hsteps * vsteps > MAX_DIVERGENCE_POINTS:
+        raise WorkloadError(
+            f"the divergence grid would have {hsteps} x {vsteps} = {hsteps * vsteps:.3g} points, "
+            f"above the limit of {MAX_DIVERGENCE_POINTS:.3g}: use fewer divergence steps",
+            "beam.hdivsteps" if hsteps >= vsteps else "beam.vdivsteps",
+            f"{hsteps} x {vsteps} divergence points exceed the limit of "
+            f"{MAX_DIVERGENCE_POINTS:.3g}")
+    hdiv, vdiv = np.meshgrid(hstep * np.arange(hsteps) - hrange / 2.0,
+                             vstep * np.arange(vsteps) - vrange / 2.0, indexing="ij")
+    hdiv, vdiv = hdiv.ravel(), vdiv.ravel()
+    if cfg.round_div:
+        keep = ~_outside_ellipse(hdiv, vdiv, hrange, hstep, hsteps, vrange, vstep, vsteps)
+        hdiv, vdiv = hdiv[keep], vdiv[keep]
+    return list(zip(hdiv.tolist(), vdiv.tolist(), strict=True))
+
+
+def count_sources(cfg: BeamConfig) -> int:
+    """How many sources :func:`build_sources` makes, without making them."""
+    if cfg.sources is not None and len(cfg.sources) > 0:
+        return len(cfg.sources)
+    steps = source_steps(cfg)
+    return len(divergence_points(cfg, steps)) * steps.disp[2]
+
+
 def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> Sources:
     """Sources from ``cfg.sources`` (file rows) or the divergence/dispersion grid."""
     lam0 = value(cfg.wavelength)
-    hrange, hstep, hsteps = _sane(*_steps_rule(
-        _unset(cfg.hdivrange, -1.0), _unset(cfg.hdivstep, -1.0), _unset(cfg.hdivsteps, -1)))
-    vrange, vstep, vsteps = _sane(*_steps_rule(
-        _unset(cfg.vdivrange, -1.0), _unset(cfg.vdivstep, -1.0), _unset(cfg.vdivsteps, -1)))
-    disp, dstep, dsteps = _sane(*_steps_rule(
-        _unset(cfg.dispersion, 0.0), -1.0, _unset(cfg.dispsteps, -1)))
+    steps = source_steps(cfg)
+    (hrange, hstep, _), (vrange, vstep, _), (disp, dstep, dsteps) = steps.h, steps.v, steps.disp
     grid: list[tuple[float, float]] = []
     from_file = cfg.sources is not None and len(cfg.sources) > 0
     if from_file:
@@ -84,18 +131,12 @@ def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> S
         vert = unitize(cross(beam, polar))
         start = -SOURCE_DISTANCE * beam
         pos_list, lam_list = [], []
-        for ih in range(hsteps):
-            for iv in range(vsteps):
-                hdiv = hstep * ih - hrange / 2.0
-                vdiv = vstep * iv - vrange / 2.0
-                if cfg.round_div and _outside_ellipse(hdiv, vdiv, hrange, hstep, hsteps,
-                                                      vrange, vstep, vsteps):
-                    continue
-                grid.append((hdiv, vdiv))
-                p = rotate_axis(rotate_axis(start, polar, vdiv), vert, hdiv)
-                for idisp in range(dsteps):
-                    pos_list.append(p)
-                    lam_list.append(lam0 * (1.0 + dstep * idisp - disp / 2.0))
+        grid = divergence_points(cfg, steps)
+        for hdiv, vdiv in grid:
+            p = rotate_axis(rotate_axis(start, polar, vdiv), vert, hdiv)
+            for idisp in range(dsteps):
+                pos_list.append(p)
+                lam_list.append(lam0 * (1.0 + dstep * idisp - disp / 2.0))
         positions = torch.stack(pos_list)
         lams = torch.tensor(lam_list, dtype=torch.float64)
         intensities = [1.0 / len(lam_list)] * len(lam_list)
@@ -111,19 +152,15 @@ def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> S
     )
 
 
-def _ieee_div(num: float, den: float) -> float:
-    """num/den with IEEE semantics (x/0 = ±inf, 0/0 = NaN), as the C arithmetic behaves."""
-    if den != 0.0:
-        return num / den
-    return math.nan if num == 0.0 or math.isnan(num) else math.copysign(math.inf, num)
-
-
-def _outside_ellipse(hdiv, vdiv, hrange, hstep, hsteps, vrange, vstep, vsteps) -> bool:
-    """C's elliptical cut of the divergence grid (keep when 4*test <= 1.1; NaN keeps)."""
+def _outside_ellipse(hdiv: np.ndarray, vdiv: np.ndarray, hrange, hstep, hsteps, vrange, vstep,
+                     vsteps) -> np.ndarray:
+    """C's elliptical cut of the divergence grid (keep when 4*test <= 1.1; NaN keeps), with
+    IEEE division as in C (x/0 = ±inf, 0/0 = NaN)."""
     h_num = hdiv * hdiv - hstep * hstep / 4.0 * (1 - hsteps % 2)
     v_num = vdiv * vdiv - vstep * vstep / 4.0 * (1 - vsteps % 2)
-    test = _ieee_div(_ieee_div(h_num, hrange), hrange)
-    test += _ieee_div(_ieee_div(v_num, vrange), vrange)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        test = h_num / np.float64(hrange) / np.float64(hrange)
+        test = test + v_num / np.float64(vrange) / np.float64(vrange)
     return test * 4.0 > 1.1
 
 

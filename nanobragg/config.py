@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -97,9 +98,9 @@ class DetectorConfig:
     distance: Scalar = 0.1
     close_distance: Scalar | None = None
     pixel_size: float = 1.0e-4
-    #: pixel counts; 0 = derive from detsize (C: ceil(detsize/pixel - 0.5)).
-    fpixels: int = 0
-    spixels: int = 0
+    #: pixel counts; None = derive from detsize (C: ceil(detsize/pixel - 0.5)).
+    fpixels: int | None = None
+    spixels: int | None = None
     detsize_f: float = 0.1024
     detsize_s: float = 0.1024
     #: beam centre in the convention's X/Y frame (C: -Xbeam/-Ybeam), m.
@@ -248,9 +249,10 @@ class SimulationConfig:
     def with_dtype(self, dtype: torch.dtype) -> SimulationConfig:
         return replace(self, dtype=dtype)
 
-    def validate(self) -> None:
-        """Refuse physically meaningless input with a message naming the input."""
-        validate(self)
+    def validate(self) -> list[Note]:
+        """Refuse physically meaningless input with a message naming the input; return the
+        notes on values kept with the C program's meaning (see :func:`validate`)."""
+        return validate(self)
 
 
 def _value(x: Scalar | None) -> float | None:
@@ -283,21 +285,21 @@ def check_device(device: torch.device | str) -> None:
             raise ConfigError(f"device {word!r}: only {torch.cuda.device_count()} CUDA device(s)")
 
 
-def validate(config: SimulationConfig) -> None:
+def validate(config: SimulationConfig) -> list[Note]:
+    """Refuse physically meaningless input (:class:`ConfigError`, with ``field`` set when one
+    value is at fault) and return a :class:`Note` for each value that the C program gives a
+    documented meaning which this port keeps (``N < 1`` counts as 1, ``oversample = 0`` is the
+    automatic choice)."""
     det, beam, xtal = config.detector, config.beam, config.crystal
     check_device(config.device)
-    if not det.pixel_size > 0:
-        raise ConfigError(f"pixel size must be positive, got {det.pixel_size * 1e3:g} mm")
-    if det.fpixels < 0 or det.spixels < 0:
-        raise ConfigError("detector pixel counts must not be negative")
+    for rule in RANGE_RULES:
+        rule.check(config)
     if not _value(beam.wavelength) > 0:
-        raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m")
-    if beam.dispersion is not None and not abs(beam.dispersion) < 2.0:
-        # the spectrum spans lambda * (1 -+ dispersion/2): it would reach 0 (C divides by it)
-        raise ConfigError(f"-dispersion {beam.dispersion * 100:g}%: must be below 200%, or the "
-                          "spectrum reaches wavelength 0")
+        raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m",
+                          "beam.wavelength", "must be positive")
     if _value(det.distance) is not None and not _value(det.distance) > 0:
-        raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm")
+        raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm",
+                          "detector.distance", "must be positive")
     for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis"):
         _check_unit_vector(f"-{name}", getattr(det, name))
     for name in ("beam_vector", "polar_vector"):
@@ -308,6 +310,16 @@ def validate(config: SimulationConfig) -> None:
         cross = np.linalg.norm(np.cross(f, s)) / (np.linalg.norm(f) * np.linalg.norm(s))
         if cross < 1e-6:
             raise ConfigError("-fdet_vector and -sdet_vector are parallel")
+    _validate_crystal(xtal)
+    if beam.sources is not None:
+        bad = bad_source_row(beam.sources)
+        if bad is not None:
+            row, problem = bad
+            raise ConfigError(f"beam.sources row {row}: {problem}", "beam.sources", problem)
+    return _notes(config)
+
+
+def _validate_crystal(xtal: CrystalConfig) -> None:
     if xtal.cell is None and xtal.amatrix is None:
         raise ConfigError("no crystal: give -cell a b c alpha beta gamma or -mat FILE")
     if xtal.cell is not None:
@@ -325,11 +337,148 @@ def validate(config: SimulationConfig) -> None:
             raise ConfigError(f"-mat: need a 3x3 A matrix, got shape {m.shape}")
         if abs(np.linalg.det(m)) < 1e-30:
             raise ConfigError("-mat: the A matrix is singular (zero cell volume)")
+
+
+# ------------------------------------------------------------------------------------------------
+# Value ranges: one rule per field, in library terms (a front end names its own flag)
+# ------------------------------------------------------------------------------------------------
+
+#: lengths beyond these are not a diffraction experiment, and their squares overflow the
+#: arithmetic long before (C renders an image of zeros for -distance 1e308)
+MAX_WAVELENGTH_M = 1e-3
+MAX_LENGTH_M = 1e3
+
+
+@dataclass(frozen=True)
+class RangeRule:
+    """``field`` (dotted path; None values are "unset" and pass) must satisfy ``ok``."""
+
+    field: str
+    ok: Callable[[float], bool]
+    problem: str
+
+    def check(self, config: SimulationConfig) -> None:
+        section, _, name = self.field.partition(".")
+        raw = getattr(getattr(config, section), name)
+        values = raw if isinstance(raw, tuple) else (raw,)
+        for item in values:
+            number = _value(item)
+            if number is not None and not self.ok(number):
+                raise ConfigError(f"{self.field} = {_show(raw)}: {self.problem}", self.field,
+                                  self.problem)
+
+
+def _show(raw) -> str:
+    if isinstance(raw, tuple):
+        return " ".join(_show(x) for x in raw)
+    return f"{_value(raw):g}"
+
+
+def _positive(x: float) -> bool:
+    return x > 0
+
+
+def _not_negative(x: float) -> bool:
+    return x >= 0
+
+
+def _at_least_one(x: float) -> bool:
+    return x >= 1
+
+
+RANGE_RULES: tuple[RangeRule, ...] = (
+    RangeRule("detector.pixel_size", _positive, "pixel size must be positive"),
+    RangeRule("detector.fpixels", _at_least_one, "must be at least 1 pixel"),
+    RangeRule("detector.spixels", _at_least_one, "must be at least 1 pixel"),
+    RangeRule("detector.detsize_f", _positive, "detector size must be positive"),
+    RangeRule("detector.detsize_s", _positive, "detector size must be positive"),
+    RangeRule("detector.detsize_f", lambda x: x <= MAX_LENGTH_M,
+              f"detector size must be at most {MAX_LENGTH_M:g} m"),
+    RangeRule("detector.detsize_s", lambda x: x <= MAX_LENGTH_M,
+              f"detector size must be at most {MAX_LENGTH_M:g} m"),
+    RangeRule("detector.distance", lambda x: x <= MAX_LENGTH_M,
+              f"distance must be at most {MAX_LENGTH_M:g} m"),
+    RangeRule("detector.close_distance", lambda x: 0 < x <= MAX_LENGTH_M,
+              f"distance must be positive and at most {MAX_LENGTH_M:g} m"),
+    RangeRule("detector.roi", _not_negative, "pixel indices must not be negative"),
+    RangeRule("detector.thickness", _not_negative, "thickness must not be negative"),
+    RangeRule("detector.thickstep", _positive, "layer thickness must be positive"),
+    RangeRule("detector.thicksteps", _at_least_one, "must be at least 1 layer"),
+    RangeRule("beam.wavelength", lambda x: x <= MAX_WAVELENGTH_M,
+              f"wavelength must be at most {MAX_WAVELENGTH_M:g} m"),
+    RangeRule("beam.fluence", _positive, "fluence must be positive"),
+    RangeRule("beam.flux", _not_negative, "flux must not be negative"),
+    RangeRule("beam.exposure", _positive, "exposure time must be positive"),
+    RangeRule("beam.beamsize", _positive, "beam size must be positive"),
+    RangeRule("beam.dispersion", lambda x: 0 <= x < 2,
+              "spectral width must not be negative and must stay below 200% (the spectrum would "
+              "reach wavelength 0)"),
+    RangeRule("beam.dispsteps", _at_least_one, "must be at least 1 wavelength"),
+    RangeRule("beam.hdivrange", _not_negative, "divergence must not be negative"),
+    RangeRule("beam.vdivrange", _not_negative, "divergence must not be negative"),
+    RangeRule("beam.hdivstep", _positive, "divergence step must be positive"),
+    RangeRule("beam.vdivstep", _positive, "divergence step must be positive"),
+    RangeRule("beam.hdivsteps", _at_least_one, "must be at least 1 point"),
+    RangeRule("beam.vdivsteps", _at_least_one, "must be at least 1 point"),
+    RangeRule("beam.water_size", _not_negative, "water droplet size must not be negative"),
+    RangeRule("crystal.Na", _not_negative, "number of cells must not be negative"),
+    RangeRule("crystal.Nb", _not_negative, "number of cells must not be negative"),
+    RangeRule("crystal.Nc", _not_negative, "number of cells must not be negative"),
+    RangeRule("crystal.sample_x", _not_negative, "crystal size must not be negative"),
+    RangeRule("crystal.sample_y", _not_negative, "crystal size must not be negative"),
+    RangeRule("crystal.sample_z", _not_negative, "crystal size must not be negative"),
+    RangeRule("crystal.mosaic_spread", _not_negative, "mosaic spread must not be negative"),
+    RangeRule("crystal.mosaic_domains", _at_least_one, "must be at least 1 domain"),
+    RangeRule("crystal.osc", _not_negative, "oscillation range must not be negative"),
+    RangeRule("crystal.phistep", _positive, "phi step must be positive"),
+    RangeRule("crystal.phisteps", _at_least_one, "must be at least 1 step"),
+    RangeRule("structure_factors.default_F", _not_negative,
+              "a structure-factor amplitude must not be negative"),
+    RangeRule("sampling.oversample", _not_negative,
+              "must be positive (0 = automatic, as in C)"),
+    RangeRule("sampling.dmin", _not_negative, "resolution limit must not be negative (0 = off)"),
+)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A value kept with the C program's documented meaning: ``field`` and what it means."""
+
+    field: str
+    text: str
+
+
+def _notes(config: SimulationConfig) -> list[Note]:
+    notes = []
     for name in ("Na", "Nb", "Nc"):
-        if _value(getattr(xtal, name)) < 0:
-            raise ConfigError(f"-{name}: number of cells must not be negative")
-    if config.sampling.oversample is not None and config.sampling.oversample < 0:
-        raise ConfigError("-oversample must be positive")
+        if _value(getattr(config.crystal, name)) < 1:
+            notes.append(Note(f"crystal.{name}", "fewer than 1 unit cell counts as 1, as in C"))
+    if config.sampling.oversample == 0:
+        notes.append(Note("sampling.oversample", "0 selects the automatic oversampling, as in C"))
+    return notes
+
+
+def bad_source_row(rows: np.ndarray) -> tuple[int, str] | None:
+    """(row index, problem) of the first source row that cannot be rendered, or None.
+
+    Rows are X, Y, Z, I, lambda with NaN for a column not given (it takes its default); a
+    given value must be finite, a given wavelength positive, and a given position not 0 0 0
+    (it is the direction towards the source).
+    """
+    table = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
+    given = ~np.isnan(table)
+    checks = (
+        (np.isinf(table).any(axis=1), "value is infinite"),
+        (given[:, 4] & ~(table[:, 4] > 0), "wavelength must be positive"),
+        (given[:, :3].all(axis=1) & (np.abs(table[:, :3]).sum(axis=1) == 0),
+         "source position 0 0 0 gives no direction"),
+    )
+    first: tuple[int, str] | None = None
+    for bad, problem in checks:
+        hits = np.flatnonzero(bad)
+        if len(hits) and (first is None or hits[0] < first[0]):
+            first = (int(hits[0]), problem)
+    return first
 
 
 def _triclinic_volume(a: float, b: float, c: float, al: float, be: float, ga: float) -> float:

@@ -20,7 +20,7 @@ import torch
 
 from nanobragg import rng
 from nanobragg.accel import maybe_compile
-from nanobragg.beam import Sources, build_sources, fluence_from_config
+from nanobragg.beam import Sources, build_sources, count_sources, fluence_from_config
 from nanobragg.config import Interpolation, SimulationConfig
 from nanobragg.crystal import (
     Crystal,
@@ -43,6 +43,7 @@ from nanobragg.kernel import (
 from nanobragg.setup_log import setup_lines
 from nanobragg.trace import printout_lines, trace_lines
 from nanobragg.units import AVOGADRO, R_E_SQR, RTD
+from nanobragg.workload import Workload, check_workload, max_terms_from, rendered_pixel_count
 
 #: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU: larger chunks gain little
 #: (2^22: within 10 % of 2^20 across runs, for 1.5-1.7x the memory) and smaller ones pay
@@ -132,9 +133,13 @@ class Simulator:
         chunk_elements: int | None = None,
         structure_factors=None,
         force_running_sum: bool = False,
+        max_terms: int | None = None,
     ) -> None:
         """``force_running_sum`` reduces by C's running sum where plain sums give the same
-        image (for tests that hold the two reductions together)."""
+        image (for tests that hold the two reductions together). ``max_terms`` bounds the
+        render (None: ``$NB_MAX_TERMS`` or the default, 0: none); a render above it, or above
+        the free memory, raises :class:`~nanobragg.errors.WorkloadError` before anything large
+        is built."""
         config.validate()
         self.force_running_sum = force_running_sum
         #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
@@ -144,6 +149,7 @@ class Simulator:
         self.log = log or (lambda line: None)
         self.device = torch.device(config.device)
         self.chunk_elements = chunk_elements or default_chunk_elements(self.device)
+        self.max_terms = max_terms_from(max_terms)
         #: messages produced while resolving, printed in C's order by setup_lines
         self.notes: dict[str, list[str]] = {}
         self._resolve()
@@ -170,6 +176,8 @@ class Simulator:
         self.crystal: Crystal = build_crystal(xtal_cfg, self.wavelength, misset)
         self.phi: PhiSweep = resolve_phi(xtal_cfg)
         spread, domains, warnings = resolve_mosaic(xtal_cfg)
+        self.oversample = self._oversample()
+        self.workload = self._plan(domains)
         for w in warnings:
             self._note("sampling", w)
         if self.geometry.thickness > 0 and det_cfg.attenuation_length is None:
@@ -182,15 +190,25 @@ class Simulator:
             self.umats = _differentiable_umats(self.umats, xtal_cfg.mosaic_spread, spread)
         self.sources: Sources = build_sources(beam_cfg, self.axes.beam, self.axes.polar)
         self.fluence = fluence_from_config(beam_cfg)
-        self.oversample = self._oversample()
-        self.steps = (len(self.sources.wavelengths) * domains * self.phi.steps
-                      * self.oversample * self.oversample)
+        self.steps = self.workload.steps
         self.structure_factors = self._structure_factors()
         self.water_background = (
             WATER_F * WATER_F * R_E_SQR * self.fluence * beam_cfg.water_size ** 3
             * 1e6 * AVOGADRO / WATER_MW
         )
         self.report = self._make_report()
+
+    def _plan(self, domains: int) -> Workload:
+        """Count the terms of the render, and refuse it if it is too large, before the
+        orientation and source tables are built."""
+        g = self.geometry
+        work = Workload(
+            pixels=rendered_pixel_count(g.fpixels, g.spixels, g.roi, self.config.detector.mask),
+            subpixels=self.oversample ** 2, layers=g.thicksteps,
+            sources=count_sources(self.config.beam), phi_steps=self.phi.steps,
+            mosaic_domains=domains, oversample=self.oversample)
+        check_workload(work, self.max_terms, self.chunk_elements, self.device.type, self.device)
+        return work
 
     def _misset(self):
         xtal = self.config.crystal
@@ -247,8 +265,8 @@ class Simulator:
         self.config = config
         if _only_rotation_differs(old, config):
             self.phi = resolve_phi(config.crystal)
-            self.steps = (len(self.sources.wavelengths) * self.mosaic_domains * self.phi.steps
-                          * self.oversample * self.oversample)
+            self.workload = self._plan(self.mosaic_domains)
+            self.steps = self.workload.steps
             self.report = self._make_report()
             return
         self.notes = {}
@@ -339,9 +357,7 @@ class Simulator:
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
         """The fused term function of plain sums, compiled for large jobs (accel)."""
-        per_pixel = (inp.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
-                     * inp.orientations.shape[0] * inp.orientations.shape[1])
-        inp.term_function = maybe_compile(bragg_terms(inp), pixels * per_pixel,
+        inp.term_function = maybe_compile(bragg_terms(inp), pixels * self.workload.per_pixel,
                                           self._needs_grad())
 
     def _needs_grad(self) -> bool:
@@ -428,9 +444,7 @@ class Simulator:
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
         self._attach_term_function(inp, len(slow))
-        per_pixel = (self.geometry.thicksteps * self.oversample ** 2 * len(inp.wavelengths)
-                     * inp.orientations.shape[0] * inp.orientations.shape[1])
-        chunk = max(1, self.chunk_elements // per_pixel)
+        chunk = max(1, self.chunk_elements // self.workload.per_pixel)
         state = KernelState()
         total = len(slow)
         values = torch.empty(total, dtype=inp.dtype, device=self.device)

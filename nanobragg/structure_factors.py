@@ -34,6 +34,7 @@ Deliberate differences from C (C silently misreads in all of these cases):
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ import torch
 
 from nanobragg.config import Interpolation, StructureFactorConfig
 from nanobragg.errors import InputFileError
+from nanobragg.io.inputfile import check_input_file, read_input_bytes
 
 __all__ = [
     "FallbackEvent",
@@ -59,9 +61,10 @@ __all__ = [
 
 DEFAULT_DUMP_NAME = "Fdump.bin"
 
-_INT = r"[+-]?\d+"
-# What C's strtod (%lg) accepts in decimal form, plus inf/nan; no underscores (Python allows them).
-_FLOAT = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)"
+_INT = r"[+-]?[0-9]+"
+# What C's strtod (%lg) accepts in decimal form, plus inf/nan (refused as amplitudes after
+# parsing); ASCII digits only and no underscores (Python's int/float allow both).
+_FLOAT = r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)"
 _INT_TOKEN = re.compile(rf"{_INT}\Z")
 _FLOAT_TOKEN = re.compile(rf"{_FLOAT}\Z", re.IGNORECASE)
 # A valid line in one match (\s is str.split's white space); anything else goes token by token.
@@ -103,7 +106,7 @@ def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int,
     valid = _HKL_LINE.fullmatch(text)
     if valid:
         h, k, l, f = valid.groups()
-        return int(h), int(k), int(l), float(f)
+        return int(h), int(k), int(l), _amplitude(f, name, lineno)
     tokens = text.split()
     if len(tokens) != 4:
         raise InputFileError(
@@ -121,7 +124,17 @@ def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int,
         raise InputFileError(f"{name}:{lineno}: Miller index {axis} = {token!r} is not a number")
     if not _FLOAT_TOKEN.match(tokens[3]):
         raise InputFileError(f"{name}:{lineno}: F = {tokens[3]!r} is not a number")
-    return int(tokens[0]), int(tokens[1]), int(tokens[2]), float(tokens[3])
+    return int(tokens[0]), int(tokens[1]), int(tokens[2]), _amplitude(tokens[3], name, lineno)
+
+
+def _amplitude(token: str, name: str, lineno: int) -> float:
+    """F must be a finite, non-negative amplitude (C would square NaN, inf or -F silently)."""
+    value = float(token)
+    if not math.isfinite(value):
+        raise InputFileError(f"{name}:{lineno}: F = {token!r} is not a finite number")
+    if value < 0:
+        raise InputFileError(f"{name}:{lineno}: F = {token} is negative (F is an amplitude)")
+    return value
 
 
 def read_hkl(path: Path, name: str | None = None) -> HKLData:
@@ -138,10 +151,7 @@ def read_hkl(path: Path, name: str | None = None) -> HKLData:
             without any reflection.
     """
     name = str(path) if name is None else name
-    try:
-        text = Path(path).read_text(encoding="latin-1")
-    except OSError as exc:
-        raise InputFileError(f"{name}: cannot open HKL file ({exc.strerror or exc})") from exc
+    text = read_input_bytes(Path(path), name).decode("latin-1")
     rows: list[tuple[int, int, int, float]] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -179,6 +189,7 @@ def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> 
         import gemmi
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise InputFileError(f"{name}: reading MTZ files needs the 'gemmi' package") from exc
+    check_input_file(Path(path), name)
     try:
         mtz = gemmi.read_mtz_file(str(path))
     except (RuntimeError, OSError, ValueError) as exc:
@@ -251,10 +262,7 @@ def read_fdump(path: Path, name: str | None = None) -> tuple[np.ndarray, tuple[i
         InputFileError: unreadable file, bad header, or data size not matching the header.
     """
     name = str(path) if name is None else name
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputFileError(f"{name}: cannot read Fdump file ({exc.strerror or exc})") from exc
+    raw = read_input_bytes(Path(path), name)
     match = _HEADER_RE.match(raw)
     if match is None:
         raise InputFileError(f"{name}: not an Fdump file (no 'h_min h_max ... l_max' header)")

@@ -22,9 +22,10 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 MARK = "<!-- runnable -->"
-OUR_COMMANDS = ("nanobragg ", "nb-compare ", "nb-trace-diff ", "python -m nanobragg")
+OUR_COMMANDS = ("nanobragg ", "nanobragg-series ", "nb-compare ", "nb-trace-diff ",
+                "python -m nanobragg")
 PLACEHOLDER = re.compile(r"\.\.\.|/path/to|<[a-z]|\[--|STAMP")
 
 

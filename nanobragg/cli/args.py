@@ -36,6 +36,7 @@ from nanobragg.config import (
     Convention,
     CrystalShape,
     Interpolation,
+    Note,
     Pivot,
     Quirks,
     SimulationConfig,
@@ -82,6 +83,9 @@ class OutputOptions:
     printout: bool = False
     printout_pixel: tuple[int, int] | None = None
     progress: bool = True
+    #: ``-max_terms``: refuse a render above this many terms (None: $NB_MAX_TERMS or the
+    #: default of nanobragg.workload; 0: no limit)
+    max_terms: int | None = None
     #: extra outputs beyond C
     cbf_file: str | None = None
     h5_file: str | None = None
@@ -116,6 +120,30 @@ class ParsedArgs:
     mask_file: str | None = None
     mat_file: str | None = None
     source_file: str | None = None
+    #: -stol/-4stol/-Q files as typed (read only to be checked)
+    table_files: list[tuple[str, str]] = field(default_factory=list)
+    #: config field (dotted path) -> the flag and values that last set it, as typed
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def input_files(self) -> list[tuple[str, str]]:
+        """(flag, name as typed) of every file this run reads."""
+        named = [("-img", self.img_file), ("-mask", self.mask_file), ("-mat", self.mat_file),
+                 ("-sourcefile", self.source_file)]
+        sf = self.simulation.structure_factors
+        if sf.hkl_file is not None:
+            named.append(("-hkl", str(sf.hkl_file)))
+        elif sf.dump_file is not None:
+            named.append(("-dump", str(sf.dump_file)))
+        return [(flag, name) for flag, name in named if name is not None] + self.table_files
+
+    def explain(self, error: ConfigError) -> str:
+        """The library's message about a config field, told in terms of the flag that set it."""
+        typed = self.origins.get(error.field or "")
+        return f"{typed}: {error.problem}" if typed else str(error)
+
+    def note_line(self, note: Note) -> str:
+        typed = self.origins.get(note.field, note.field)
+        return f"{typed}: {note.text}"
     #: one line per token read differently from an exact reading (C's matching), for stderr
     notices: list[str] = field(default_factory=list)
 
@@ -124,8 +152,9 @@ class ParsedArgs:
 # Value kinds
 # ------------------------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
-_INTEGER = re.compile(r"[+-]?\d+\Z")
+#: ASCII digits only: Python's int() and float() also read other scripts' digits ("٣" is 3)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 
 
 def is_number(token: str) -> bool:
@@ -186,6 +215,13 @@ class _State:
     out: OutputOptions
     parsed: ParsedArgs
     cwd: Path
+    #: the flag being applied and its values, as typed (recorded as the origin of what it sets)
+    current: str = ""
+
+    def assign(self, dotted: str, value: Any) -> None:
+        obj, name = self.target(dotted)
+        setattr(obj, name, value)
+        self.parsed.origins[dotted] = self.current
 
     def target(self, dotted: str) -> tuple[Any, str]:
         section, _, name = dotted.rpartition(".")
@@ -204,16 +240,14 @@ def _set(*targets: str, conv: Callable[[Any], Any] | None = None) -> Apply:
     def apply(st: _State, values: list[Any]) -> None:
         value = conv(values[0]) if conv else values[0]
         for dotted in targets:
-            obj, name = st.target(dotted)
-            setattr(obj, name, value)
+            st.assign(dotted, value)
 
     return apply
 
 
 def _const(dotted: str, value: Any) -> Apply:
     def apply(st: _State, values: list[Any]) -> None:
-        obj, name = st.target(dotted)
-        setattr(obj, name, value)
+        st.assign(dotted, value)
 
     return apply
 
@@ -288,6 +322,12 @@ def _positive(flag: str, unit: str) -> Callable[[float], float]:
     return check
 
 
+def _term_count(v: float) -> int:
+    if not (v >= 0 and v == int(v)):
+        raise ArgumentError(f"-max_terms: expected a whole number of terms >= 0, got {v:g}")
+    return int(v)
+
+
 def _energy(v: float) -> float:
     _positive("-energy", "eV")(v)
     return (12398.42 / v) / 1.0e10
@@ -313,7 +353,7 @@ def _apply_roi(st: _State, values: list[Any]) -> None:
     for lo, hi, axis in ((xmin, xmax, "x (fast)"), (ymin, ymax, "y (slow)")):
         if lo >= 0 and hi >= 0 and lo > hi:
             raise ArgumentError(f"-roi: {axis} range is empty ({lo} > {hi})")
-    st.cfg.detector.roi = (xmin, xmax, ymin, ymax)
+    st.assign("detector.roi", (xmin, xmax, ymin, ymax))
 
 
 def _apply_cell(st: _State, values: list[Any]) -> None:
@@ -341,7 +381,7 @@ def _apply_detector_abs(st: _State, values: list[Any]) -> None:
     """Attenuation length in um; ``inf`` or 0 turn absorption off (thickness 0, mu 0)."""
     value = values[0]
     if value == math.inf or value == 0.0:
-        st.cfg.detector.thickness = 0.0
+        st.assign("detector.thickness", 0.0)
         st.cfg.detector.attenuation_length = math.inf
         return
     if value < 0:
@@ -358,13 +398,14 @@ def _apply_mat(st: _State, values: list[Any]) -> None:
 
 def _apply_sourcefile(st: _State, values: list[Any]) -> None:
     name = values[0]
-    st.cfg.beam.sources = inputs.read_sources(st.cwd / name, name)
+    st.assign("beam.sources", inputs.read_sources(st.cwd / name, name))
     st.parsed.source_file = name
 
 
 def _apply_stol(st: _State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
     inputs.read_stol_table(st.cwd / values[0], values[0])
+    st.parsed.table_files.append((st.current.split()[0], values[0]))
     st.cfg.structure_factors.stol_file = values[0]
 
 
@@ -414,7 +455,8 @@ def _apply_printout_pixel(st: _State, values: list[Any]) -> None:
 
 
 def _apply_n(st: _State, values: list[Any]) -> None:
-    st.cfg.crystal.Na = st.cfg.crystal.Nb = st.cfg.crystal.Nc = float(values[0])
+    for name in ("crystal.Na", "crystal.Nb", "crystal.Nc"):
+        st.assign(name, float(values[0]))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -805,6 +847,10 @@ def _build_table() -> None:
           default="on")
     _flag("-noprogress", None, _const("out.progress", False), "no progress bar", R,
           default="progress on")
+    _flag("-max_terms", num, _set("out.max_terms", conv=_term_count),
+          "refuse a render of more terms (pixels x sub-pixels x layers x sources x phi steps "
+          "x mosaic domains) than this, in under a second; 0 = no limit (beyond C)", R, "N",
+          "terms", "$NB_MAX_TERMS or 1e11")
     _flag("-dtype", text, _apply_dtype,
           f"floating-point precision (default from ${DTYPE_ENV}; beyond C)",
           R, "float32|float64", "", "float32")
@@ -875,11 +921,13 @@ def _read_headers(st: _State, argv: list[str], strict: bool) -> None:
             if argv[i + 1] not in FLAGS:
                 names[name] = argv[i + 1]
     if "-mask" in names:
+        st.current = f"-mask {names['-mask']}"
         st.parsed.mask_file = names["-mask"]
         smv = inputs.read_smv(st.cwd / names["-mask"], names["-mask"])
         _apply_header(st, smv, mask=True)
         st.cfg.detector.mask = np.array(smv.data, dtype=np.uint16)
     if "-img" in names:
+        st.current = f"-img {names['-img']}"
         st.parsed.img_file = names["-img"]
         _apply_header(st, inputs.read_smv(st.cwd / names["-img"], names["-img"]), mask=False)
 
@@ -906,6 +954,8 @@ def _apply_header(st: _State, smv: SMVImage, mask: bool) -> None:
         value = smv.value(key)
         if not math.isnan(value):
             setattr(obj, name, conv(value))
+            section = {id(det): "detector", id(beam): "beam", id(xtal): "crystal"}[id(obj)]
+            st.parsed.origins[f"{section}.{name}"] = f"{st.current} (header {key}={value:g})"
     value = smv.value("BEAM_CENTER_Y")
     if not math.isnan(value):
         det.beam_y = det.detsize_s - value / 1000.0 if mask else value / 1000.0
@@ -957,6 +1007,7 @@ def parse_args(
             flag, also = found.flag, found.also
         start = i
         values, i = (flag.reader or _read_fixed)(flag, argv, i)
+        st.current = " ".join(argv[start:i])
         flag.apply(st, values)
         for other in also:  # C's collisions: the other flag reads the same tokens with atof
             other.apply(st, cmatch.c_values(other, argv, start))

@@ -22,21 +22,30 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+import signal
 import sys
 
 from nanobragg.allocator import retain_freed_memory
-from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED
+from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
 
 
 def main() -> None:
     """Run the command line and end the process with its exit status."""
     retain_freed_memory()
     gc.disable()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         from nanobragg.cli.main import main as run_command_line
     except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback, as during the run
         sys.stderr.write("\nnanobragg: interrupted\n")
         _exit_now(EXIT_INTERRUPTED)
+    except Terminated:
+        sys.stderr.write("\nnanobragg: terminated (SIGTERM)\n")
+        _exit_now(EXIT_TERMINATED)
     finally:
         gc.enable()
     gc.freeze()

@@ -6,13 +6,16 @@ all output files written together at the end, each atomically, so a failed or in
 leaves no new file behind. Tokens read as C reads them rather than as typed (C's substring
 flag matching, :mod:`nanobragg.cli.cmatch`) give one ``nanobragg: warning: ...`` line each on
 stderr before the run. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
-``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C gives exit status 130.
+``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C (SIGINT) gives one line
+and exit status 130, SIGTERM one line and 143.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -22,7 +25,7 @@ from typing import TextIO
 
 import numpy as np
 
-from nanobragg.cli.args import OutputOptions, ParsedArgs, parse_args
+from nanobragg.cli.args import ArgumentError, OutputOptions, ParsedArgs, parse_args
 from nanobragg.cli.images import (
     cbf_file_bytes,
     float_detector_image,
@@ -34,7 +37,14 @@ from nanobragg.cli.images import (
 )
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import SimulationConfig
-from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, ConfigError, NanoBraggError
+from nanobragg.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    ConfigError,
+    NanoBraggError,
+    Terminated,
+)
 from nanobragg.io.atomic import atomic_open
 from nanobragg.io.pgm import pgm_header_bytes
 from nanobragg.io.png import png_bytes
@@ -42,6 +52,7 @@ from nanobragg.io.raw import float_image_bytes
 from nanobragg.io.scaling import ImageStats, image_stats, int_image, intfile_scale, pgm_image
 from nanobragg.io.scaling import pgm_scale as auto_pgm_scale
 from nanobragg.io.smv import c_format_g, smv_bytes
+from nanobragg.workload import LONG_RENDER_S, format_duration
 
 PROG = "nanobragg"
 #: runs shorter than this show no progress bar
@@ -79,7 +90,9 @@ class ProgressBar:
         fraction = min(max(done / total, 0.0), 1.0)
         filled = int(round(fraction * self.width))
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r{PROG}: [{bar}] {100 * fraction:3.0f}% {elapsed:6.1f} s")
+        eta = f"ETA {format_duration(elapsed * (1 - fraction) / fraction)}" if fraction else ""
+        self.stream.write(
+            f"\r{PROG}: [{bar}] {100 * fraction:3.0f}% {elapsed:6.1f} s  {eta:<12}")
         self.stream.flush()
         self.shown = True
 
@@ -95,19 +108,47 @@ class ProgressBar:
 # ------------------------------------------------------------------------------------------------
 
 
-def check_outputs(out: OutputOptions, cwd: Path) -> None:
-    """Refuse output names that cannot be written, before anything is computed."""
+def check_outputs(parsed: ParsedArgs, cwd: Path) -> None:
+    """Refuse output names that cannot be written, or that name an input file or another
+    output (after symbolic links), before anything is computed."""
+    out = parsed.outputs
     for flag, name in out.files():
         path = cwd / name
         if not name or path.is_dir():
             raise OutputError(f"{flag} {name!r}: is a directory, not a file name")
         if not path.parent.is_dir():
             raise OutputError(f"{flag} {name}: directory {path.parent} does not exist")
+    check_distinct_files(parsed, cwd)
     if out.h5_file:
         _require("h5py", "-h5")
         _require("hdf5plugin", "-h5")
     if out.png_file:
         _require("matplotlib", "-pngfile")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare where they lead
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_distinct_files(parsed: ParsedArgs, cwd: Path) -> None:
+    """Every output is a file of its own: not an input (it would be overwritten) and not
+    another output (one would replace the other)."""
+    outputs = parsed.outputs.files()
+    sf = parsed.simulation.structure_factors
+    if sf.hkl_file is not None and not str(sf.hkl_file).lower().endswith(".mtz"):
+        outputs.append(("-dump", str(sf.dump_file or "Fdump.bin")))  # written with -hkl
+    seen: list[tuple[str, str, str]] = [("input", flag, name)
+                                        for flag, name in parsed.input_files()]
+    for flag, name in outputs:
+        for role, other_flag, other in seen:
+            if _same_file(cwd / name, cwd / other):
+                what = "the input file of" if role == "input" else "also the output of"
+                raise OutputError(f"{flag} {name}: is {what} {other_flag} {other}; "
+                                  "give the output another name")
+        seen.append(("output", flag, name))
 
 
 def _require(module: str, flag: str) -> None:
@@ -129,6 +170,25 @@ def check_structure_factors(config: SimulationConfig, cwd: Path) -> None:
         raise ConfigError(
             f"no structure factors: give -hkl FILE or -default_F F (no {dump} cache here either)"
         )
+
+
+def check_trace_pixel(out: OutputOptions, report) -> None:
+    """``-trace_pixel SLOW FAST`` must lie on the detector finally chosen."""
+    if out.trace_pixel is None:
+        return
+    slow, fast = out.trace_pixel
+    if slow >= report.spixels or fast >= report.fpixels:
+        raise ConfigError(
+            f"-trace_pixel {slow} {fast}: outside the detector of {report.spixels} slow x "
+            f"{report.fpixels} fast pixels (indices start at 0)")
+
+
+def announce_long_render(sim, warn: Callable[[str], None]) -> None:
+    """One line before a render estimated to be long: its terms and the time it may take."""
+    work = sim.workload
+    seconds = work.estimated_seconds(sim.device.type)
+    if seconds >= LONG_RENDER_S:
+        warn(f"{work.describe()}: estimated {format_duration(seconds)} on {sim.device.type}")
 
 
 def check_mask(parsed: ParsedArgs, report) -> None:
@@ -311,6 +371,28 @@ def _print(line: str) -> None:
     print(line, flush=False)
 
 
+def warn(line: str) -> None:
+    """One line on stderr, beside C's stdout (notes, the long-render estimate)."""
+    sys.stdout.flush()
+    sys.stderr.write(f"{PROG}: {line}\n")
+    sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def flag_terms(parsed: ParsedArgs):
+    """Tell a library error about a config field in terms of the flag that set it."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.field is None or exc.field not in parsed.origins:
+            raise
+        raise ArgumentError(parsed.explain(exc)) from None
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(signum)
+
+
 def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> int:
     """One nanobragg run (errors propagate as exceptions)."""
     parsed = parse_args(argv, cwd)
@@ -321,8 +403,11 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
         sys.stdout.write(usage_text())
         return 0
     config, out = parsed.simulation, parsed.outputs
-    config.validate()
-    check_outputs(out, cwd)
+    with flag_terms(parsed):
+        notes = config.validate()
+    for line in dict.fromkeys(parsed.note_line(note) for note in notes):  # -N: one line
+        warn(line)
+    check_outputs(parsed, cwd)
     check_structure_factors(config, cwd)
     if config.seed is None:
         config.seed = int(time.time())  # C: seed = -time(NULL)
@@ -331,8 +416,12 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
     for name in (parsed.mask_file, parsed.img_file):  # C reads the mask header first
         if name is not None:
             log(f"reading {name}")
-    sim = Simulator(config, cwd=cwd, log=log)
+    with flag_terms(parsed):
+        sim = Simulator(config, cwd=cwd, log=log, max_terms=out.max_terms)
     check_mask(parsed, sim.report)
+    check_trace_pixel(out, sim.report)
+    if out.progress:
+        announce_long_render(sim, warn)
     for line in run_parameter_lines(parsed):
         log(line)
     image = render(sim, out, log)
@@ -354,6 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.write(error_line("no arguments: give at least -cell or -mat (see above)") + "\n")
         return EXIT_ERROR
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return run(argv, Path.cwd())
     except NanoBraggError as exc:
@@ -371,6 +461,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
+    except Terminated:
+        sys.stdout.flush()
+        sys.stderr.write(f"\n{PROG}: terminated (SIGTERM)\n")
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 _OOM = (

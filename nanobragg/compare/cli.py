@@ -12,6 +12,7 @@ Exit status: 0 pass, 2 usage, 3 below threshold, 4 shape mismatch, 5 a side fail
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shlex
@@ -53,6 +54,10 @@ from nanobragg.compare.trace import (
 )
 
 MISSING_C = "C binary not found: set NB_C_BIN or pass --c-bin"
+
+
+class InputError(Exception):
+    """A bad golden case, image, output directory or --py-cmd: one line, exit 2, no usage."""
 
 
 class UsageError(Exception):
@@ -180,7 +185,12 @@ def find_c_bin(opt: str | None) -> Path:
 
 
 def py_prefix(opt: str | None) -> list[str]:
-    return shlex.split(opt) if opt else default_py_command()
+    if not opt:
+        return default_py_command()
+    try:
+        return shlex.split(opt)
+    except ValueError as exc:  # "No closing quotation"
+        raise InputError(f"--py-cmd {opt!r}: {str(exc).lower()}") from None
 
 
 def py_env(opts) -> dict[str, str]:
@@ -209,7 +219,11 @@ class Session:
         self.nb_args = nb_args
         self.mode = mode
         self.outdir = Path(opts.outdir)
-        self.outdir.mkdir(parents=True, exist_ok=True)
+        #: removed again if the run stops on bad input before writing anything into it
+        self.created_outdir = not self.outdir.exists()
+        problem = report.prepare_outdir(self.outdir)
+        if problem:
+            raise InputError(problem)
         self.fields: dict = {"nanobragg_args": nb_args}
 
     def scratch(self, name: str) -> Path:
@@ -393,15 +407,40 @@ def run_images(s: Session) -> int:
     return s.compare(images[0], images[1], (Path(opts.images[0]).name, Path(opts.images[1]).name))
 
 
+def read_case(path: Path) -> dict:
+    """A golden ``case.yaml``: a mapping with ``args`` (a list), ``shape`` (two integers) and
+    ``outputs`` (a mapping); anything else is an :class:`InputError` naming the file."""
+    try:
+        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f":{where.line + 1}" if where is not None else ""
+        raise InputError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
+                         ) from None
+    if not isinstance(meta, dict):
+        raise InputError(f"{path}: expected a mapping of case fields, got {type(meta).__name__}")
+    for key, kind, what in (("args", list, "a list of nanoBragg arguments"),
+                            ("outputs", dict, "a mapping of output names to files")):
+        if not isinstance(meta.get(key), kind):
+            got = "nothing" if key not in meta else type(meta[key]).__name__
+            raise InputError(f"{path}: '{key}' must be {what}, got {got}")
+    shape = meta.get("shape")
+    if not (isinstance(shape, list) and len(shape) == 2
+            and all(isinstance(v, int) and v > 0 for v in shape)):
+        raise InputError(f"{path}: 'shape' must be two positive integers [slow, fast], "
+                         f"got {shape!r}")
+    return meta
+
+
 def run_golden(s: Session) -> int:
     opts = s.opts
     case_dir = Path(opts.golden)
     meta_path = case_dir / "case.yaml"
     if not meta_path.is_file():
         raise UsageError(f"{case_dir} is not a golden case directory (no case.yaml)")
-    meta = yaml.safe_load(meta_path.read_text())
+    meta = read_case(meta_path)
     args = [str(a) for a in meta["args"]]
-    slow, fast = (int(v) for v in meta["shape"])
+    slow, fast = meta["shape"]
     outputs = meta["outputs"]
     roi_meta = meta.get("roi")
     if "float" in outputs:
@@ -475,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         print("nb-compare: --images and --golden are exclusive", file=sys.stderr)
         return EXIT_USAGE
     mode = "images" if opts.images else "golden" if opts.golden else "run"
+    session = None
     try:
         session = Session(opts, ["nb-compare", *argv], nb_args, mode)
         session.fields["outdir"] = str(session.outdir.resolve())
@@ -483,7 +523,13 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "golden":
             return run_golden(session)
         return run_live(session)
-    except (UsageError, ImageError) as exc:
+    except (InputError, ImageError) as exc:
+        if session is not None and session.created_outdir:
+            with contextlib.suppress(OSError):
+                session.outdir.rmdir()  # only if still empty
+        print(f"nb-compare: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"nb-compare: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -72,8 +72,15 @@ def read_raw_float(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
 
 def read_image(path: Path, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """Read ``.npy``, SMV (``{`` header) or raw float32 (needs ``shape``)."""
-    path = Path(path)
+    """Read ``.npy``, SMV (``{`` header) or raw float32 (needs ``shape``); an image without
+    pixels is refused (there is nothing to compare)."""
+    image = _read_any(Path(path), shape)
+    if image.size == 0:
+        raise ImageError(f"image {path} has no pixels (shape {image.shape[0]}x{image.shape[1]})")
+    return image
+
+
+def _read_any(path: Path, shape: tuple[int, int] | None) -> np.ndarray:
     if not path.is_file():
         raise ImageError(f"image {path} does not exist or is not a file")
     if path.suffix == ".npy":

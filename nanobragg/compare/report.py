@@ -6,11 +6,26 @@ import json
 import math
 import platform
 import socket
+import tempfile
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 SCHEMA = "nb-compare/1"
+
+
+def prepare_outdir(path: Path) -> str | None:
+    """Create the output directory and check that files can be written in it, before any work;
+    returns what is wrong with it (one line), or None."""
+    if path.exists() and not path.is_dir():
+        return f"--outdir {path}: exists and is not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return f"--outdir {path}: cannot write there ({exc.strerror or exc})"
+    return None
 
 # Top-level metric keys, in the order README.md lists them.
 METRIC_KEYS = (

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from nanobragg.compare import scaling
+from nanobragg.compare.report import prepare_outdir
 from nanobragg.compare.trace import (
     GENERIC_RTOL,
     Tol,
@@ -89,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         opts = parser.parse_args(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    if opts.outdir:
+        problem = prepare_outdir(Path(opts.outdir))
+        if problem:
+            print(f"nb-trace-diff: {problem}", file=sys.stderr)
+            return 2
     try:
         c = read_trace(opts.c_log, opts.c_prefix)
         py = read_trace(opts.py_log, opts.py_prefix)
@@ -113,7 +119,6 @@ def main(argv: list[str] | None = None) -> int:
         print(scaling.markdown(chain))
     if opts.outdir:
         out = Path(opts.outdir)
-        out.mkdir(parents=True, exist_ok=True)
         (out / "trace_diff.md").write_text(markdown_report(result))
         (out / "trace_diff.json").write_text(json.dumps(json_report(result), indent=2) + "\n")
         (out / "scaling_chain.md").write_text(scaling.markdown(chain))

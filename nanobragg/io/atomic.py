@@ -30,7 +30,7 @@ def _current_umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+def atomic_open(path: str | os.PathLike[str], durable: bool = True) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing, atomically.
 
     Yields a binary file object on a temporary file next to ``path``.  On normal exit the data
@@ -40,6 +40,10 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 
     A symbolic link at ``path`` is written through, as C's ``fopen`` does: the file it points
     to is replaced and the link stays.
+
+    ``durable=False`` skips the fsync: the rename is still atomic for other processes and
+    survives a killed writer, but not a power loss (for files whose content is verified
+    anyway, e.g. series frames checked against their manifest hash).
     """
     target = Path(os.path.realpath(path))
     directory = target.parent if str(target.parent) else Path(".")
@@ -48,7 +52,8 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, target)
     except BaseException:
@@ -58,10 +63,10 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 
 
 def atomic_write_bytes(
-    path: str | os.PathLike[str], *chunks: bytes | bytearray | memoryview
+    path: str | os.PathLike[str], *chunks: bytes | bytearray | memoryview, durable: bool = True
 ) -> None:
     """Write the concatenation of ``chunks`` to ``path`` atomically (see :func:`atomic_open`)."""
-    with atomic_open(path) as handle:
+    with atomic_open(path, durable) as handle:
         for chunk in chunks:
             handle.write(chunk)
 

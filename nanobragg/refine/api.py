@@ -147,7 +147,7 @@ def _load_images(images, argvs, cwd, adc, shape, mask) -> list[ImageData]:
             pixels, name, kind = np.asarray(image, dtype=np.float64), f"image {i + 1}", "array"
         else:
             name = str(image)
-            pixels, kind = read_observed(cwd / image, shape)
+            pixels, kind = read_observed(cwd / image, shape, name)
         check_shape(pixels, model.shape, f"--image {name}")
         offset = adc if adc is not None else (
             model.parsed.outputs.adc if kind in ("smv", "cbf") else 0.0)

@@ -11,6 +11,7 @@ with ``s`` the pixel's signal; F's errors are conditional on the other unknowns.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,10 @@ def information(problem: Problem, x: Tensor, pixels: list[Pixels] | None = None)
     for i, img in enumerate(problem.images):
         relevant = [j for j, p in enumerate(problem.params) if p.image in (None, i)]
         chosen = img.pixels if pixels is None else pixels[i]
-        with fwAD.dual_level():
+        with fwAD.dual_level(), warnings.catch_warnings():
+            # torch loads its forward-mode decompositions through torch.jit on first use
+            warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated",
+                                    DeprecationWarning)
             duals = [problem.renderer(fwAD.make_dual(scalars, _unit(n, j)),
                                       None if amplitudes is None else amplitudes.detach(), i)
                      for j in relevant]

@@ -25,11 +25,14 @@ def image_format(path: Path) -> str:
     return "raw"
 
 
-def read_observed(path: str | Path, shape: tuple[int, int] | None) -> tuple[np.ndarray, str]:
-    """(pixels as float64 [slow, fast], format) of an observed image; one-line errors."""
+def read_observed(path: str | Path, shape: tuple[int, int] | None,
+                  name: str | None = None) -> tuple[np.ndarray, str]:
+    """(pixels as float64 [slow, fast], format) of an observed image; one-line errors naming
+    the file as ``name`` (default: the path)."""
     path = Path(path)
+    name = str(path) if name is None else name
     if not path.is_file():
-        raise RefineError(f"--image {path}: no such file")
+        raise RefineError(f"--image {name}: no such file")
     kind = image_format(path)
     try:
         if kind == "smv":
@@ -45,14 +48,14 @@ def read_observed(path: str | Path, shape: tuple[int, int] | None) -> tuple[np.n
 
             return read_hdf5_image(path), kind
         if shape is None:
-            raise RefineError(f"--image {path}: a raw float file needs --shape SLOW FAST")
+            raise RefineError(f"--image {name}: a raw float file needs --shape SLOW FAST")
         from nanobragg.io.raw import read_float_image
 
         return read_float_image(path, shape).astype(np.float64), kind
     except ImportError as exc:
-        raise RefineError(f"--image {path}: reading {kind} needs the package {exc.name}") from None
+        raise RefineError(f"--image {name}: reading {kind} needs the package {exc.name}") from None
     except (ValueError, OSError) as exc:
-        raise RefineError(f"--image {path}: {exc}") from None
+        raise RefineError(f"--image {name}: {exc}") from None
 
 
 def read_mask(path: str | Path) -> np.ndarray:

@@ -49,7 +49,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Simulate a rotation series or serial stills.",
+    usage = ("%(prog)s (--frames N --osc DEG [--phi0 DEG] | --stills N) --out DIR [options] "
+             "-- <nanobragg arguments of one frame>")
+    p = _Parser(prog=PROG, usage=usage, description="Simulate a rotation series or serial stills.",
                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = p.add_argument_group("what to simulate (rotation: --frames and --osc; or --stills)")
     mode.add_argument("--frames", type=int, metavar="N", help="rotation frames")

@@ -2,7 +2,7 @@
 
 Kill-safety: every file is written through a temporary sibling and renamed when complete
 (:mod:`nanobragg.io.atomic`), so a frame file is complete or absent; a frame enters the
-manifest (one line, flushed and fsync'ed) only after its file is in place. A kill -9 therefore
+manifest (one appended line) only after its file is in place. A kill -9 therefore
 leaves at most the in-flight frames to redo, plus hidden ``.*.part`` temporaries, which the
 next run removes. Rerunning the same command keeps every frame whose file exists with the
 manifest's sha256 and renders the rest; ``series.json`` records the command, and a different
@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -96,7 +95,9 @@ class SeriesStore:
         """Write the frame file (atomically), then append its manifest line; ``flags`` are
         the ``nanobragg`` flags that reproduce the frame."""
         name = frame_name(frame.index, self.fmt)
-        atomic_write_bytes(self.out / name, result.data)
+        # no fsync: a kill cannot leave a partial file, and a power loss is caught by the
+        # manifest hash on the next run (the frame is then rendered again)
+        atomic_write_bytes(self.out / name, result.data, durable=False)
         entry = {"index": frame.index, "path": H5_NAME if self.fmt == "h5" else name,
                  "sha256": sha256_of(result.data), "image": result.image,
                  **frame.manifest_fields()}
@@ -105,8 +106,6 @@ class SeriesStore:
         entry["nanobragg_flags"] = flags
         with open(self.out / MANIFEST, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         self.entries[frame.index] = entry
 
     def finish(self, write_h5=None) -> None:

@@ -99,3 +99,33 @@ def merge_commits(root: Path) -> int:
 
 def status_clean(root: Path) -> bool:
     return git(root, "status", "--porcelain", "--untracked-files=all").strip() == ""
+
+
+ROLES_FOR_REPO = """
+[roles.supervisor]
+command = "bash tests/loopkit/agents/{supervisor}"
+timeout_s = 600
+[roles.engineer]
+command = "bash tests/loopkit/agents/{engineer}"
+timeout_s = 1800
+"""
+
+
+def scratch_copy(dest: Path, supervisor: str = "supervisor.sh",
+                 engineer: str = "engineer.sh") -> Path:
+    """A clone of this repository (its committed state) with the working tree's scripted
+    agents and a ``loopkit.toml`` whose roles run them (default contracts)."""
+    subprocess.run(["git", "clone", "-q", "--local", str(REPO_ROOT), str(dest)], check=True,
+                   capture_output=True)
+    git(dest, "config", "user.name", "loop test")
+    git(dest, "config", "user.email", "loop@example.org")
+    for script in AGENTS.glob("*.sh"):
+        target = dest / "tests/loopkit/agents" / script.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(script.read_bytes())
+    toml = dest / "loopkit.toml"
+    before = toml.read_text() if toml.is_file() else ""
+    toml.write_text(before + ROLES_FOR_REPO.format(supervisor=supervisor, engineer=engineer))
+    git(dest, "add", "-A")
+    git(dest, "commit", "-qm", "scratch copy: scripted agents for the loop")
+    return dest

@@ -244,7 +244,8 @@ def test_lock_files_live_in_one_ignored_folder(repo: Path, lk: Invoke) -> None:
     assert locks == [".loopkit/locks/docs%fix_plan.md.lock", ".loopkit/locks/galph_memory.md.lock",
                      ".loopkit/locks/plans%active%cli-noise-pix0%plan.md.lock"]
     ignored = (PROJECT / ".gitignore").read_text().splitlines()
-    assert (".loopkit/" in ignored or ".loopkit/*" in ignored) and ".*.lock" in ignored
+    assert ".loopkit/*" in ignored and ".*.lock" in ignored
+    assert "!.loopkit/turns.jsonl" in ignored  # the loop's journal is tracked, locks are not
 
 
 def test_run_evidence_has_no_machine_paths(repo: Path, lk: Invoke, tmp_path: Path,

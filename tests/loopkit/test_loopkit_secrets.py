@@ -125,6 +125,7 @@ def test_free_text_of_every_command_is_redacted(repo: Path, lk: Invoke,
     assert done.exit_code == 0, done.output
     for rel in ("docs/fix_plan.md", "galph_memory.md", f"{run_root}/{STAMP}/run.json"):
         _assert_clean((repo / rel).read_bytes())
+    _assert_clean(_all_bytes(repo / ".loopkit"))  # lock holders name the command line
     _assert_clean(git(repo, "log", "-1", "--format=%B").encode())
 
 

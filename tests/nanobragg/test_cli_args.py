@@ -177,7 +177,7 @@ def test_assorted_golden_values():
     assert thick.thickness == pytest.approx(450e-6) and thick.thicksteps == 3
     assert thick.attenuation_length == pytest.approx(320e-6)
     det = golden("detsize").simulation.detector
-    assert det.detsize_f == det.detsize_s == pytest.approx(12e-3) and det.fpixels == 0
+    assert det.detsize_f == det.detsize_s == pytest.approx(12e-3) and det.fpixels is None
     rect = golden("rect_detpixels").simulation.detector
     assert (rect.fpixels, rect.spixels) == (160, 96)
     xtal = golden("na_nb_nc").simulation.crystal
@@ -609,5 +609,8 @@ def test_trace_pixel_prints_trace_lines(tmp_path, monkeypatch, capsys):
     lines = captured.out.splitlines()
     assert "TRACE_CONFIG: tracing pixel (spixel=2, fpixel=5)" in lines
     assert sum(line.startswith("TRACE_PY: ") for line in lines) > 10
-    status, captured = _run_main(argv[:-2] + ["99", "5"], tmp_path, monkeypatch, capsys)
-    assert status == 0 and "-trace_pixel 99 5: pixel is not rendered" in captured.out
+    # inside the detector but outside the -roi: rendered as C does, with a warning line
+    status, captured = _run_main(argv + ["-roi", "0", "3", "0", "3"], tmp_path, monkeypatch,
+                                 capsys)
+    assert status == 0 and "-trace_pixel 2 5: pixel is not rendered" in captured.out
+    # outside the detector: refused before the render (bad-input corpus: trace_off_detector)

@@ -24,7 +24,7 @@ from nanobragg.config import Convention, Pivot
 DEG = math.pi / 180
 CELL = ["-cell", "70", "80", "90", "90", "90", "90", "-default_F", "100"]
 BEYOND_C = {"-mtz", "-mtz_column", "-cbf", "-h5", "-hdf5", "-trace_pixel", "-dtype", "-device",
-            "-strict_flags", "-quirks", "-pngfile"}
+            "-strict_flags", "-quirks", "-pngfile", "-max_terms"}
 
 
 def parse(*args: str):

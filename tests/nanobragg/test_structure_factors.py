@@ -131,7 +131,7 @@ def test_malformed_hkl_lines_are_refused(
 
 
 def test_missing_and_empty_hkl_files(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="nothere.hkl: cannot open"):
+    with pytest.raises(InputFileError, match="nothere.hkl: no such file"):
         read_hkl(tmp_path / "nothere.hkl", "nothere.hkl")
     (tmp_path / "empty.hkl").write_text("\n  \n")
     with pytest.raises(InputFileError, match="empty.hkl: no 'h k l F' entries"):
@@ -241,7 +241,7 @@ def test_unwritable_dump_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_load_missing_hkl_file(tmp_path: Path) -> None:
-    with pytest.raises(InputFileError, match="^missing.hkl: cannot open HKL file"):
+    with pytest.raises(InputFileError, match="^missing.hkl: no such file"):
         load_structure_factors(StructureFactorConfig(hkl_file=Path("missing.hkl")), tmp_path)
 
 

@@ -124,6 +124,8 @@ def test_nxmx_file_reports_the_configured_geometry(tmp_path, monkeypatch, capsys
         hit = _nexus_point_of_pixel(module, nxmx, *BEAM_CENTRE_PX)
         np.testing.assert_allclose(hit, [0.0, 0.0, 100.0], atol=1e-9)
         assert list(module.data_size) == [32, 32]
+        for axis in (module.fast_pixel_direction, module.slow_pixel_direction):  # pixel size
+            assert axis[()].to("mm").magnitude == pytest.approx([1.6], rel=1e-12)
         # MOSFLM spindle = lab +z = NeXus -x (the usual omega axis)
         sample = entry.samples[0]
         axes = nxmx.get_rotation_axes(nxmx.get_dependency_chain(sample.depends_on))

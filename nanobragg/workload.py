@@ -1,0 +1,171 @@
+"""How much work a render is, counted before anything large is built, and the limits on it.
+
+A render evaluates one *term* per (pixel, detector layer, sub-pixel, source, phi step, mosaic
+domain). :class:`Workload` holds those counts; :class:`~nanobragg.simulator.Simulator` builds it
+from the resolved geometry and C's step rules before it builds the orientation and source tables,
+uses it as its own plan (steps, terms per chunk), and refuses with :class:`WorkloadError`, in a
+fraction of a second, a render that exceeds the term limit or the memory it would need.
+
+The term limit is ``max_terms`` (the CLI's ``-max_terms N``), else the environment variable
+``NB_MAX_TERMS``, else :data:`DEFAULT_MAX_TERMS`; 0 means no limit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from nanobragg.errors import ConfigError, WorkloadError
+
+MAX_TERMS_ENV = "NB_MAX_TERMS"
+#: about an hour of a 2-core CPU (see TERMS_PER_SECOND); the 132-fold auto-oversampled
+#: Pilatus 6M of issue 11 (1.1e11 terms) is above it
+DEFAULT_MAX_TERMS = 10**11
+#: rough rendering rates for the time estimate only: docs/performance.md measured 3.3e7 to
+#: 5.7e7 terms/s warm in float32 on 2 CPU cores (benchmarks/workload_benchmarks.py rate
+#: measures it again); the CUDA figure is an order of magnitude, not a measurement
+TERMS_PER_SECOND = {"cpu": 3.0e7, "cuda": 2.0e9}
+#: renders estimated to take longer than this get a one-line estimate before they start
+LONG_RENDER_S = 10.0
+#: peak bytes a chunk needs per term (nanobragg.simulator.CHUNK_BYTES_PER_TERM)
+BYTES_PER_TERM = 256
+#: bytes per rendered pixel outside the chunks (index tensors, values, image), per source
+#: (direction, wavelength and the printed table row) and per orientation (three 3x3 tables)
+BYTES_PER_PIXEL = 64
+BYTES_PER_SOURCE = 400
+BYTES_PER_ORIENTATION = 3 * 9 * 8 + 9 * 8
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The counts whose product is the number of terms of a render."""
+
+    pixels: int
+    subpixels: int
+    layers: int
+    sources: int
+    phi_steps: int
+    mosaic_domains: int
+    oversample: int = 1
+
+    @property
+    def steps(self) -> int:
+        """C's ``steps``: the terms per pixel and layer (the normalisation of the pixel sum)."""
+        return self.subpixels * self.sources * self.phi_steps * self.mosaic_domains
+
+    @property
+    def per_pixel(self) -> int:
+        return self.layers * self.steps
+
+    @property
+    def terms(self) -> int:
+        return self.pixels * self.per_pixel
+
+    def memory_bytes(self, chunk_elements: int) -> int:
+        """Peak memory of the render, roughly: the largest chunk plus the per-pixel, per-source
+        and per-orientation tables."""
+        chunk_terms = min(max(chunk_elements, self.per_pixel), max(self.terms, 1))
+        return (chunk_terms * BYTES_PER_TERM + self.pixels * BYTES_PER_PIXEL
+                + self.sources * BYTES_PER_SOURCE
+                + self.phi_steps * self.mosaic_domains * BYTES_PER_ORIENTATION)
+
+    def estimated_seconds(self, device_type: str) -> float:
+        return self.terms / TERMS_PER_SECOND.get(device_type, TERMS_PER_SECOND["cpu"])
+
+    def describe(self) -> str:
+        """``1048576 pixels x 4 sub-pixels (2-fold oversampling) x ... = 4.19e+06 terms``."""
+        parts = [
+            _count(self.pixels, "pixel"),
+            f"{_count(self.subpixels, 'sub-pixel')} ({self.oversample}-fold oversampling)",
+            _count(self.layers, "detector layer"),
+            _count(self.sources, "source"),
+            _count(self.phi_steps, "phi step"),
+            _count(self.mosaic_domains, "mosaic domain"),
+        ]
+        return " x ".join(parts) + f" = {self.terms:.3g} terms"
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "forever"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def max_terms_from(value: int | None, env: dict[str, str] | None = None) -> int:
+    """The term limit: ``value`` if given, else ``$NB_MAX_TERMS``, else the default (0 = none)."""
+    if value is not None:
+        return value
+    raw = (os.environ if env is None else env).get(MAX_TERMS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_TERMS
+    try:
+        limit = float(raw)
+    except ValueError:
+        limit = math.nan
+    if not (math.isfinite(limit) and limit >= 0 and limit == int(limit)):
+        raise ConfigError(f"{MAX_TERMS_ENV}: expected a whole number of terms >= 0, got {raw!r}")
+    return int(limit)
+
+
+def available_memory_bytes(device_type: str, device=None) -> int | None:
+    """Free memory of the device (CPU: MemAvailable of /proc/meminfo); None if unknown."""
+    if device_type == "cuda":
+        import torch
+
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_workload(work: Workload, max_terms: int, chunk_elements: int, device_type: str,
+                   device=None) -> None:
+    """Refuse a render above ``max_terms`` (0 = no limit) or the free memory."""
+    if max_terms and work.terms > max_terms:
+        raise WorkloadError(
+            f"the render would evaluate {work.describe()}, above the limit of {max_terms:.3g} "
+            f"(about {format_duration(work.estimated_seconds(device_type))} on {device_type}): "
+            f"reduce one of these counts, or raise the limit with -max_terms N or "
+            f"${MAX_TERMS_ENV} (0 = no limit)")
+    need = work.memory_bytes(chunk_elements)
+    free = available_memory_bytes(device_type, device)
+    if free is not None and need > free:
+        raise WorkloadError(
+            f"the render would need about {need / 2**30:.3g} GiB of memory ({work.describe()}), "
+            f"but only {free / 2**30:.3g} GiB are free on {device_type}: reduce one of these "
+            "counts")
+
+
+def rendered_pixel_count(fpixels: int, spixels: int, roi: tuple[int, int, int, int],
+                         mask: np.ndarray | None) -> int:
+    """Pixels inside the inclusive ROI (and not 0 in the mask): what the simulator renders."""
+    x0, x1, y0, y1 = roi
+    x0, y0 = max(x0, 0), max(y0, 0)
+    x1, y1 = min(x1, fpixels - 1), min(y1, spixels - 1)
+    if x1 < x0 or y1 < y0:
+        return 0
+    if mask is None:
+        return (x1 - x0 + 1) * (y1 - y0 + 1)
+    return int(np.count_nonzero(np.asarray(mask)[y0:y1 + 1, x0:x1 + 1]))

@@ -1,0 +1,1 @@
+"""loopkit runs the loop: roles, turns, the journal, recovery and sync."""

@@ -1,0 +1,1 @@
+"""Document operations behind the CLI verbs (locked, atomic, policy-checked)."""

@@ -1,0 +1,1 @@
+"""Tolerant parsers for memos, the ledger, plans and the memory file."""

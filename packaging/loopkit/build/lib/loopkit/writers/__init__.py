@@ -1,0 +1,1 @@
+"""One canonical writer per document kind."""

@@ -1,0 +1,1 @@
+env KMP_DUPLICATE_LIB_OK=TRUE pytest tests/test_cli_scaling.py::test_f_latt_square_matches_golden tests/test_cli_scaling.py::test_golden_case_is_the_memo_command -v -s | tee $OUT/f_latt_fix/pytest_golden.log

@@ -1,0 +1,1 @@
+KMP_DUPLICATE_LIB_OK=TRUE nb-compare --resample --outdir $OUT/f_latt_fix/nb_compare_post_fix --threshold 0.999 -- -cell 100 100 100 90 90 90 -default_F 300 -N 10 -lambda 1.0 -distance 100 -detpixels 512 -pixel 0.1 -oversample 1 -phisteps 1 -mosaic_dom 1  # requires: NB_C_BIN

@@ -1,0 +1,1 @@
+KMP_DUPLICATE_LIB_OK=TRUE python -m nanobragg.analysis scaling --golden tests/golden/memo_512 --pixel 4 46 --dtype float32 --dtype float64 --out $OUT/f_latt_fix/dtype_sweep > $OUT/f_latt_fix/analyze_output_post_fix.txt
