@@ -4,6 +4,12 @@ Cases (see docs/performance.md):
   memo_512  the memo command, 512², 1 term per pixel
   heavy     1024², oversample 2, 10 mosaic domains, 5 phi steps (-phi 0.1): 200 terms per pixel
   pilatus   the real 2463x2527 Pilatus command from tests/golden/pilatus_roi without its ROI
+  pilatus_few  the same frame with one phi step: few terms per pixel (start-up and per-pixel
+            stage weigh most)
+
+Also measured in the same run: the import floor (``python -c "import torch, os; os._exit(0)"``,
+best of --repeats) and the per-term arithmetic limit (benchmarks/term_limit.py), and the issue's
+targets are checked against them and against C.
 
 For each case and dtype: whole-process wall time and peak RSS (``python -m nanobragg``, import
 included), warm in-process time of ``Simulator.run`` (best of --repeats), terms per second. With
@@ -29,6 +35,10 @@ from pathlib import Path
 
 import yaml
 
+# as the nanobragg command does (nanobragg/cli/launch.py): spinning OpenMP workers would distort
+# the warm timings of this process as soon as anything else shares the cores
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 COMMON = "-cell 100 100 100 90 90 90 -default_F 300 -N 10 -lambda 1.0 -distance 100 -pixel 0.1"
@@ -49,6 +59,10 @@ def case_args(name: str) -> tuple[list[str], int]:
         args = args[:i] + args[i + 5 :]
         return [a for a in args if a not in ("-floatfile", "float.bin", "-intfile", "int.img")], \
             2463 * 2527 * 10
+    if name == "pilatus_few":
+        args, _ = case_args("pilatus")
+        i = args.index("-phisteps")
+        return args[:i + 1] + ["1"] + args[i + 2:], 2463 * 2527
     raise SystemExit(f"unknown case {name}")
 
 
@@ -71,8 +85,14 @@ def scratch_dir() -> Path:
     return d
 
 
+#: torch device of the nanobragg side (--device); the C side is the CPU program
+DEVICE = "cpu"
+
+
 def whole_process(args: list[str], dtype: str, threads: int, chunk: int | None = None) -> dict:
     d = scratch_dir()
+    if DEVICE != "cpu":
+        args = [*args, "-device", DEVICE]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NB_PYTORCH_DTYPE": dtype}
     if chunk is not None:
         env["NB_CHUNK_ELEMENTS"] = str(chunk)
@@ -98,12 +118,16 @@ def warm(args: list[str], dtype: str, threads: int, repeats: int) -> float:
     try:
         config = parse_args(args, cwd=d).simulation
         config.dtype = getattr(torch, dtype)
+        config.device = DEVICE
+        sync = torch.cuda.synchronize if DEVICE.startswith("cuda") else (lambda: None)
         Simulator(config, cwd=d).run()
         best = float("inf")
         for _ in range(repeats):
             sim = Simulator(config, cwd=d)
+            sync()
             start = time.perf_counter()
             sim.run()
+            sync()
             best = min(best, time.perf_counter() - start)
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -171,6 +195,57 @@ def add_warm(result: dict, repeats: int, dtypes: list[str]) -> None:
             entry["warm_throughput_vs_c"] = round(c_wall / warm_s, 2)
 
 
+def import_floor(threads: int, repeats: int) -> float:
+    """Best wall time of a process that only imports torch (no teardown)."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    cmd = [sys.executable, "-c", "import torch, os; os._exit(0)"]
+    return round(min(run_process(cmd, ROOT, env)[0] for _ in range(repeats)), 3)
+
+
+def arithmetic_limit(threads: int) -> dict:
+    """benchmarks/term_limit.py: terms/s of the per-term math alone, per dtype."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import torch
+    from term_limit import measure
+
+    return {dtype: round(measure(getattr(torch, dtype), threads))
+            for dtype in ("float32", "float64")}
+
+
+def targets(results: list[dict], floor: float, limit: dict
+            ) -> list[tuple[str, str, bool | None]]:
+    """The issue's speed targets: (target, measured, met); met None = for information."""
+    by_case = {r["case"]: r for r in results}
+    rows = []
+
+    def entry(case: str, dtype: str) -> dict:
+        return by_case.get(case, {}).get(dtype) or {}
+
+    for dtype, factor in (("float32", 8.0), ("float64", 4.0)):
+        ratio = entry("heavy", dtype).get("warm_throughput_vs_c")
+        if ratio is not None:
+            rows.append((f"heavy {dtype} warm >= {factor:g}x C", f"{ratio}x", ratio >= factor))
+    ratio = entry("pilatus", "float32").get("whole_process_vs_c")
+    if ratio is not None:
+        rows.append(("pilatus whole process <= 0.5 C", f"{ratio}x", ratio <= 0.5))
+    memo = entry("memo_512", "float32").get("wall_s")
+    if memo is not None:
+        rows.append(("memo_512 whole process <= floor + 0.25 s",
+                     f"{memo} s (floor {floor} s)", memo <= floor + 0.25))
+    ratio = entry("pilatus_few", "float32").get("whole_process_vs_c")
+    if ratio is not None:
+        rows.append(("pilatus_few float32 whole process <= C", f"{ratio}x", ratio <= 1.0))
+    rss = entry("pilatus", "float32").get("peak_rss_mb")
+    if rss is not None:
+        rows.append(("pilatus peak memory <= 750 MB", f"{rss} MB", rss <= 750))
+    for dtype in ("float32", "float64"):
+        rate = entry("heavy", dtype).get("warm_terms_per_s")
+        if rate is not None and limit.get(dtype):
+            rows.append((f"heavy {dtype} warm vs arithmetic limit",
+                         f"{rate / limit[dtype]:.2f} of {limit[dtype]:.3g} terms/s", None))
+    return rows
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -185,8 +260,17 @@ RESULTS_BEGIN = "<!-- benchmark results: generated by benchmarks/run_benchmarks.
 RESULTS_END = "<!-- end of benchmark results -->"
 
 
-def update_markdown(path: Path, results_text: str) -> None:
+def markers(block: str) -> tuple[str, str]:
+    """The begin and end markers of a generated block (``benchmark``: the CPU results)."""
+    if block == "benchmark":
+        return RESULTS_BEGIN, RESULTS_END
+    return (f"<!-- {block} results: generated by benchmarks/run_benchmarks.py -->",
+            f"<!-- end of {block} results -->")
+
+
+def update_markdown(path: Path, results_text: str, block: str = "benchmark") -> None:
     """Replace the generated block of ``path`` (between the markers); the prose around it stays."""
+    RESULTS_BEGIN, RESULTS_END = markers(block)  # noqa: N806 - the module constants' names
     empty = f"# Performance\n\n{RESULTS_BEGIN}\n{RESULTS_END}\n"
     text = path.read_text() if path.exists() else empty
     if RESULTS_BEGIN not in text or RESULTS_END not in text:
@@ -196,7 +280,12 @@ def update_markdown(path: Path, results_text: str) -> None:
     path.write_text(f"{head}{RESULTS_BEGIN}\n{results_text}{RESULTS_END}{tail}")
 
 
-def markdown(results: list[dict], machine: dict, memory: list[dict]) -> str:
+def _met(met: bool | None) -> str:
+    return "(information)" if met is None else "yes" if met else "**no**"
+
+
+def markdown(results: list[dict], machine: dict, memory: list[dict],
+             goals: list[tuple[str, str, bool | None]]) -> str:
     lines = [
         "Measured by `benchmarks/run_benchmarks.py` (numbers below are from its last run;",
         "rerun it to refresh). Whole-process = `python -m nanobragg ...` including Python and",
@@ -204,7 +293,17 @@ def markdown(results: list[dict], machine: dict, memory: list[dict]) -> str:
         "C = the same arguments with the C program (best of the repeats, same machine, same run).",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores; threads: {machine['threads']};"
-        f" torch {machine['torch']}; date {machine['date']}.",
+        f" torch {machine['torch']}; device {machine['device']}"
+        f"{' (' + machine['gpu'] + ')' if machine['gpu'] else ''}; compiled term stage:"
+        f" {'yes' if machine['compiled_term_stage'] else 'no'}; date {machine['date']}.",
+        f"Import floor (`python -c \"import torch, os; os._exit(0)\"`): {machine['floor_s']} s."
+        f" Per-term arithmetic limit (benchmarks/term_limit.py, {machine['threads']} threads):"
+        f" float32 {machine['limit'].get('float32', 0):.3g}, float64"
+        f" {machine['limit'].get('float64', 0):.3g} terms/s.",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *[f"| {name} | {value} | {_met(met)} |" for name, value, met in goals],
         "",
         "| case | terms | dtype | whole process (s) | peak RSS (MB) | warm (s) | warm terms/s |"
         " C whole process (s) | C RSS (MB) | warm speed vs C | whole process vs C |",
@@ -235,27 +334,50 @@ def markdown(results: list[dict], machine: dict, memory: list[dict]) -> str:
         "|---|---|---|---|---|",
     ]
     lines += [f"| {m['case']} | {m['terms']:.3g} | {m['chunk_elements']} | {m['wall_s']}"
-              f" | {m['peak_rss_mb']} |" for m in memory]
+              f" | {m['peak_rss_mb']} |" for m in memory] or ["| (not measured: --no-memory) |"]
     lines.append("")
     return "\n".join(lines)
+
+
+def _gpu_name(device: str) -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name(device) if device.startswith("cuda") else None
+
+
+def _compiled() -> bool:
+    from nanobragg.miller import compiled_available
+
+    return compiled_available()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cases", nargs="+", default=["memo_512", "heavy", "pilatus"])
+    parser.add_argument("--cases", nargs="+",
+                        default=["memo_512", "heavy", "pilatus", "pilatus_few"])
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory sweep")
+    parser.add_argument("--device", default="cpu", help="torch device of nanobragg (cuda)")
+    parser.add_argument("--block", default="benchmark",
+                        help="which generated block of --markdown to replace (gpu: GPU results)")
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "performance.md")
     opts = parser.parse_args()
+    global DEVICE
+    DEVICE = opts.device
     results = [bench_processes(name, opts.threads, opts.repeats, opts.dtypes)
                for name in opts.cases]
-    memory = memory_sweep(opts.threads)
+    memory = [] if opts.no_memory else memory_sweep(opts.threads)
+    floor = import_floor(opts.threads, opts.repeats)
     for result in results:
         add_warm(result, opts.repeats, opts.dtypes)
     import torch
+
+    limit = arithmetic_limit(opts.threads)
+    goals = targets(results, floor, limit)
 
     machine = {
         "cpu": cpu_name(),
@@ -264,11 +386,16 @@ def main() -> int:
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
         "c_binary": bool(os.environ.get("NB_C_BIN")),
+        "floor_s": floor,
+        "device": opts.device,
+        "gpu": _gpu_name(opts.device),
+        "limit": limit,
+        "compiled_term_stage": _compiled(),
     }
-    opts.json.write_text(json.dumps({"machine": machine, "results": results, "memory": memory},
-                                    indent=2) + "\n")
-    table = markdown(results, machine, memory)
-    update_markdown(opts.markdown, table)
+    opts.json.write_text(json.dumps({"machine": machine, "results": results, "memory": memory,
+                                     "targets": goals}, indent=2) + "\n")
+    table = markdown(results, machine, memory, goals)
+    update_markdown(opts.markdown, table, opts.block)
     print(table)
     return 0
 

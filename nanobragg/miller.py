@@ -7,13 +7,11 @@ into the nearest integer and the fraction, with the grating function's numerator
 N h reduced there too (:func:`nanobragg.lattice.sincg_reduced`).
 
 The compiled loop ``nanobragg/_cindex.c`` does either in one pass over [K, N] instead of 5-15
-torch passes, on the CPU without autograd, over the torch threads; the torch functions here are
-its reference and fallback, equal to it bit for bit.
+torch passes, on the CPU without autograd; the torch functions here are
+its reference and fallback, equal to it bit for bit. The loop runs on the calling thread.
 """
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.autograd.forward_ad as fwAD
@@ -23,9 +21,6 @@ try:  # built by `pip install`; the torch path is the fallback
 except ImportError:  # pragma: no cover - depends on the build
     _cindex = None
 
-#: evaluations per thread below which one thread does the whole chunk
-MIN_PER_THREAD = 4096
-_POOL: dict[int, ThreadPoolExecutor] = {}
 
 
 def compiled_available() -> bool:
@@ -83,15 +78,11 @@ def miller_split(vectors: torch.Tensor, st: torch.Tensor, cells: torch.Tensor,
 
 
 def _over_threads(n: int, work) -> None:
-    """work(start, stop) over [0, n) in as many slices as torch has threads (the loop releases
-    the GIL)."""
-    threads = max(1, min(torch.get_num_threads(), n // MIN_PER_THREAD))
-    if threads == 1:
-        work(0, n)
-        return
-    pool = _POOL.get(threads)
-    if pool is None:
-        pool = _POOL[threads] = ThreadPoolExecutor(threads, thread_name_prefix="nb-miller")
-    bounds = [n * i // threads for i in range(threads + 1)]
-    for future in [pool.submit(work, a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]:
-        future.result()
+    """work(start, stop) over [0, n), in one call.
+
+    Slicing it over Python threads (the loop releases the GIL) was measured 5x slower in a
+    process whose OpenMP workers spin between torch's parallel regions (OMP_WAIT_POLICY
+    unset): the threads fight the spinning workers for the cores. One memory-bound pass is a
+    small share of a chunk; it runs on the calling thread.
+    """
+    work(0, n)
