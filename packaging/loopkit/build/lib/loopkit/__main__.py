@@ -1,3 +1,0 @@
-from loopkit.cli import main
-
-main()

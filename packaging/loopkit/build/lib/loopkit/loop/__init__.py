@@ -1,1 +1,0 @@
-"""loopkit runs the loop: roles, turns, the journal, recovery and sync."""

@@ -1,1 +1,0 @@
-"""Document operations behind the CLI verbs (locked, atomic, policy-checked)."""

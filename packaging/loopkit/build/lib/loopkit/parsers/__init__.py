@@ -1,1 +1,0 @@
-"""Tolerant parsers for memos, the ledger, plans and the memory file."""

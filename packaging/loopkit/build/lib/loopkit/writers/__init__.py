@@ -1,1 +1,0 @@
-"""One canonical writer per document kind."""
