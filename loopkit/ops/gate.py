@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -75,8 +76,11 @@ def _attempt_findings(cfg: Config, base: str, now: datetime, report: GateReport)
         old_blocks = {_block(before, a): a for a in before.attempts} if before else {}
         lost = {a.n: a for text, a in old_blocks.items() if text not in kept}
         numbers = [a.n for a in item.attempts]
+        unclaimed = Counter(_block(before, a) for a in before.attempts) if before else Counter()
         for att in item.attempts:
-            if _block(item, att) in old_blocks:
+            text = _block(item, att)
+            if unclaimed[text] > 0:  # an old block; a copy of it beyond the old count is new
+                unclaimed[text] -= 1
                 continue
             new_lines.add((item.item_id, att.line))
             report.new_attempts.append((item.item_id, att.n, att.run_ids))

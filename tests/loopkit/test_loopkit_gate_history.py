@@ -43,6 +43,17 @@ def test_duplicate_success_attempt_reusing_a_number_is_an_error(repo: Path, lk: 
     assert "CLI-FLAGS-003 Attempt #48 reuses a number the item already has" in result.output
 
 
+def test_a_copied_attempt_block_is_an_error(repo: Path, lk: Invoke) -> None:
+    lines = read_text(repo / "docs/fix_plan.md").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if "] Attempt #28 (ralph) — Result: **E" in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  * ["))
+    copy = "".join(lines[start:end])
+    (repo / "docs/fix_plan.md").write_text("".join(lines[:end]) + copy + "".join(lines[end:]))
+    result = lk("check")
+    assert result.exit_code == 1
+    assert "CLI-FLAGS-003 Attempt #28 reuses a number the item already has" in result.output
+
+
 def test_rewritten_and_removed_attempts_are_errors(repo: Path, lk: Invoke) -> None:
     ledger = repo / "docs/fix_plan.md"
     original = read_text(ledger)

@@ -125,15 +125,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+PRIVATE_DIR_IGNORE = ("# loopkit's private folder: locks and leases are never committed; the turn\n"
+                      "# journal of `loopkit loop` is tracked\n*\n!turns.jsonl\n")
+
+
 def ignore_private_dir(folder: Path) -> None:
     """``.loopkit/`` ignores itself (a ``.gitignore`` of ``*`` inside), so loopkit's private
     files never show up untracked in a user's repository, whatever its own .gitignore says."""
     marker = folder / ".gitignore"
-    if not marker.exists():
+    old = "# loopkit's private folder (locks, journals): never committed\n*\n"
+    if not marker.exists() or marker.read_text(encoding="utf-8", errors="replace") == old:
         with contextlib.suppress(OSError):
             folder.mkdir(parents=True, exist_ok=True)
-            marker.write_text("# loopkit's private folder (locks, journals): never committed\n*\n",
-                              encoding="utf-8")
+            marker.write_text(PRIVATE_DIR_IGNORE, encoding="utf-8")
 
 
 def write_target(path: Path) -> Path:

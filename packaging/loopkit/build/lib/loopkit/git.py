@@ -110,11 +110,17 @@ class Git:
                 "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
 
     def stage_exactly(self, paths: list[str]) -> None:
-        """Make the index equal to HEAD plus exactly ``paths`` (changes, new files, deletions)."""
+        """Make the index equal to HEAD plus exactly ``paths`` (changes, new files, deletions).
+
+        ``paths`` are exact file paths (from ``status`` or written by loopkit), so ``-f`` adds
+        only them, even where an ignore rule of the user's would hide loopkit's own files."""
         self.run("reset", "-q")
         if paths:
-            self.run("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
-                     input_text="\0".join(paths) + "\0")
+            self.add_exact(paths)
+
+    def add_exact(self, paths: list[str], env: dict[str, str] | None = None) -> None:
+        self.run("add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
+                 input_text="\0".join(paths) + "\0", env=env)
 
     def staged(self) -> list[str]:
         raw = self.run("diff", "--cached", "--name-only", "-z", "--no-renames").stdout

@@ -100,8 +100,7 @@ def save_aside(git: Git, turn: int, files: list[str], reason: str) -> str:
     env = {"GIT_INDEX_FILE": str(index)}
     try:
         git.run("read-tree", "HEAD", env=env)
-        git.run("add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
-                input_text="\0".join(files) + "\0", env=env)
+        git.add_exact(files, env=env)
         tree = git.run("write-tree", env=env).stdout.strip()
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -22,7 +22,7 @@ from loopkit.loop.commits import commit_turn, save_aside
 from loopkit.loop.journal import append_record, parse_journal
 from loopkit.loop.lease import LEASE_REL, Lease, clear_lease, processes_with_token, read_lease
 from loopkit.loop.roles import JOURNAL
-from loopkit.loop.turn import NOTE_REL, LoopContext, changed_files, reconcile_head
+from loopkit.loop.turn import NOTE_REL, LoopContext, changed_files, journal_edited
 
 STALE_GIT_LOCKS = ("index.lock", "HEAD.lock")
 
@@ -103,11 +103,15 @@ def _uncommitted_record(ctx: LoopContext, committed: list[dict[str, Any]],
 def abort_turn(ctx: LoopContext, lease: Lease) -> list[str]:
     git = ctx.git
     flags: list[str] = []
-    if git.head() != lease.base and git.is_ancestor(lease.base, git.head() or ""):
-        reconcile_head(ctx, lease.base, flags)
-    else:
-        git.run("reset", "-q")
+    head = git.head() or ""
+    if head != lease.base:  # commits since the turn began are left alone: never a reset
+        count = git.run("rev-list", "--count", f"{lease.base}..{head}", check=False)
+        flags.append(f"HEAD moved from {lease.base[:10]} to {head[:10]} "
+                     f"({count.stdout.strip() or '?'} commit(s) not made by loopkit); left as is")
+    git.run("reset", "-q")
     files = changed_files(ctx, {lease.log, NOTE_REL})
+    if JOURNAL not in files and journal_edited(ctx, committed_records(git)):
+        files = sorted([*files, JOURNAL])
     reason = (f"loopkit stopped during the turn (pid {lease.pid} on {lease.host} gone); "
               "recorded by the next loop")
     aside = save_aside(git, lease.turn, files, reason) if files else None

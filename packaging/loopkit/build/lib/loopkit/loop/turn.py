@@ -24,7 +24,7 @@ from loopkit.git import Git
 from loopkit.loop.agent import AgentOutcome, run_agent
 from loopkit.loop.commits import clean_note, commit_turn, save_aside
 from loopkit.loop.contracts import TurnFacts, check_contract
-from loopkit.loop.journal import Journal, append_record, load_journal
+from loopkit.loop.journal import Journal, append_record, journal_text, load_journal
 from loopkit.loop.lease import TOKEN_VAR, clear_lease, new_lease, write_lease
 from loopkit.loop.roles import JOURNAL, RoleSpec
 from loopkit.loop.validate import glob_allows, validate_turn
@@ -76,6 +76,12 @@ def changed_files(ctx: LoopContext, skip: set[str]) -> list[str]:
         files.update(p for p in (entry.path, entry.orig) if p)
     return sorted(f for f in files if f not in skip
                   and not glob_allows(f, ctx.cfg.loop.allow_dirty))
+
+
+def journal_edited(ctx: LoopContext, records: list[dict[str, Any]]) -> bool:
+    path = ctx.root / JOURNAL
+    on_disk = read_text(path) if path.is_file() else None
+    return on_disk != (journal_text(records) if records or on_disk is not None else None)
 
 
 def preflight(ctx: LoopContext) -> None:
@@ -180,6 +186,8 @@ def finish_turn(ctx: LoopContext, role: RoleSpec, journal: Journal, turn: int, s
     flags: list[str] = []
     reconcile_head(ctx, base, flags)
     files = changed_files(ctx, {log, NOTE_REL})
+    if JOURNAL not in files and journal_edited(ctx, journal.records):
+        files = sorted([*files, JOURNAL])  # even where an ignore rule hides it from status
     verdict, reason, extra = judge(ctx, role, base, files, outcome, flags)
     note_path = ctx.root / NOTE_REL
     note, note_flags = clean_note(read_text(note_path)) if note_path.is_file() else ("", [])
