@@ -110,14 +110,15 @@ def _write_holder(lock: Path) -> None:
 def _holder(lock: Path) -> str:
     try:
         pid, since, command = Path(f"{lock}.holder").read_text(encoding="utf-8").split("\n")[:3]
-        alive = _alive(int(pid))
+        alive = pid_alive(int(pid))
     except (OSError, ValueError):
         return "another process"
     state = "" if alive else " (no longer running; its lock is still held)"
     return f"pid {pid} ({command}) since {since}{state}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
+from loopkit.fsio import pid_alive
 from loopkit.loop.journal import load_journal
 from loopkit.loop.lease import read_lease
 from loopkit.loop.roles import JOURNAL
 from loopkit.loop.turn import next_role
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def loop_state_lines(cfg: Config) -> list[str]:
@@ -39,7 +28,7 @@ def loop_state_lines(cfg: Config) -> list[str]:
         lines.append(f"  last: turn {last['turn']} {last['role']} {last['verdict']} at "
                      f"{last['end']}: {last['reason']}")
     if lease is not None:
-        state = "running" if _alive(lease.pid) else "holder gone: the next loop recovers it"
+        state = "running" if pid_alive(lease.pid) else "holder gone: the next loop recovers it"
         lines.append(f"  turn {lease.turn} ({lease.role}) under way since {lease.start}, pid "
                      f"{lease.pid} on {lease.host} ({state})")
     return lines
