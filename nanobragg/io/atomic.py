@@ -54,11 +54,9 @@ def atomic_open(path: str | os.PathLike[str], durable: bool = True) -> Iterator[
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_current_umask())
-        os.replace(tmp_name, target)
+        _publish(tmp_name, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+        _discard(tmp_name)
         raise
 
 
@@ -83,9 +81,19 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         yield Path(tmp_name)
         with open(tmp_name, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_current_umask())
-        os.replace(tmp_name, target)
+        _publish(tmp_name, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
+        _discard(tmp_name)
         raise
+
+
+def _publish(tmp_name: str, target: Path) -> None:
+    """Give the finished temporary file the permissions a plain ``open`` would, then rename it
+    onto ``target`` (atomic on one filesystem)."""
+    os.chmod(tmp_name, 0o666 & ~_current_umask())
+    os.replace(tmp_name, target)
+
+
+def _discard(tmp_name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp_name)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from refusal_harness import FIFO, assert_refused, snapshot
 
 from nanobragg.cli.args import parse_args
 from nanobragg.cli.main import ProgressBar, announce_long_render, main
@@ -31,7 +32,6 @@ BASE = ["-cell", "50", "50", "50", "90", "90", "90", "-default_F", "10", "-detpi
 BIG = BASE[:10] + ["1024"] + BASE[11:]
 HKL = "0 0 0 10\n1 0 0 20\n"
 
-FIFO = object()  # marker: make a FIFO with no writer
 #: (id, argv, {name: content | FIFO | ("link", target)}, words the error line must contain)
 CASES: list[tuple[str, list[str], dict, list[str]]] = [
     # values C accepts and renders as zeros or nonsense
@@ -122,38 +122,6 @@ CASES: list[tuple[str, list[str], dict, list[str]]] = [
 ]
 
 
-def _make_files(root: Path, files: dict) -> None:
-    for name, content in files.items():
-        path = root / name
-        if content is FIFO:
-            os.mkfifo(path)
-        elif isinstance(content, tuple):
-            path.symlink_to(content[1])
-        elif content == "SMV":
-            header = (b"{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER=little_endian;\n"
-                      b"TYPE=unsigned_short;\nSIZE1=8;\nSIZE2=8;\nPIXEL_SIZE=0.1;\n}\f")
-            header = header.ljust(512, b" ")
-            path.write_bytes(header + bytes(128))
-        else:
-            path.write_text(content, encoding="utf-8")
-
-
-def snapshot(root: Path) -> dict[str, bytes | str]:
-    """Every entry below ``root`` with its content (FIFOs and links by kind, never read)."""
-    state: dict[str, bytes | str] = {}
-    for path in sorted(root.rglob("*")):
-        name = str(path.relative_to(root))
-        if path.is_symlink():
-            state[name] = f"link -> {os.readlink(path)}"
-        elif path.is_fifo():
-            state[name] = "fifo"
-        elif path.is_file():
-            state[name] = path.read_bytes()
-        else:
-            state[name] = "dir"
-    return state
-
-
 def test_corpus_ids_are_unique():
     assert len({c[0] for c in CASES}) == len(CASES)
 
@@ -161,21 +129,7 @@ def test_corpus_ids_are_unique():
 @pytest.mark.parametrize(("argv", "files", "words"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
 def test_bad_value_or_file(argv, files, words, tmp_path, monkeypatch, capsys):
-    _make_files(tmp_path, files)
-    before = snapshot(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NB_PYTORCH_DTYPE", raising=False)
-    monkeypatch.delenv("NB_MAX_TERMS", raising=False)
-    status = main(argv)
-    captured = capsys.readouterr()
-    assert status == 2, captured
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("nanobragg: error: ")
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert "Traceback" not in captured.err + captured.out
-    assert snapshot(tmp_path) == before
+    assert_refused(argv, files, words, tmp_path, monkeypatch, capsys)
 
 
 def test_input_larger_than_the_bound(tmp_path, monkeypatch, capsys):

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from golden_cases import DATA_DIR
+from refusal_harness import assert_refused
 
 from nanobragg.cli.main import main
 
@@ -139,21 +140,6 @@ CASES: list[tuple[str, list[str], dict[str, bytes | str], list[str]]] = [
 ]
 
 
-def _make_files(root: Path, files: dict[str, bytes | str]) -> None:
-    for name, content in files.items():
-        path = root / name
-        if name.endswith("/"):
-            path.mkdir()
-        elif isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-
-
-def _listing(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
-
-
 def test_corpus_is_large_enough():
     assert len(CASES) >= 40
     assert len({c[0] for c in CASES}) == len(CASES)
@@ -162,19 +148,7 @@ def test_corpus_is_large_enough():
 @pytest.mark.parametrize(("argv", "files", "words"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])
 def test_bad_command_line(argv, files, words, tmp_path, monkeypatch, capsys):
-    _make_files(tmp_path, files)
-    before = _listing(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("NB_PYTORCH_DTYPE", raising=False)
-    status = main(argv)
-    captured = capsys.readouterr()
-    assert status == 2, captured
-    lines = captured.err.splitlines()
-    assert len(lines) == 1, captured.err
-    assert lines[0].startswith("nanobragg: error: ")
-    for word in words:
-        assert word in lines[0], lines[0]
-    assert _listing(tmp_path) == before
+    assert_refused(argv, files, words, tmp_path, monkeypatch, capsys)
 
 
 def test_bad_dtype_environment(tmp_path, monkeypatch, capsys):
