@@ -1,7 +1,10 @@
-"""Validated simulation configuration, in SI units.
+"""Validated simulation configuration, in SI units (with one exception, the cell, in Å).
 
 Everything the user asks for lands here exactly once, converted from the command-line units
 (mm, Å, degrees, mrad, µm) to metres and radians by the caller (see :mod:`nanobragg.units`).
+Each field's comment says its unit: lengths in m, angles in rad, wavelengths in m, except
+``CrystalConfig.cell`` (a, b, c in Å, as ``-cell`` gives them) and the A matrix (λ·Å⁻¹);
+pixel counts, ``orgx``/``orgy`` and the ROI are in pixels.
 Fields that the C program derives when they are not given are ``None``: the physics modules
 (:mod:`~nanobragg.detector`, :mod:`~nanobragg.beam`, :mod:`~nanobragg.crystal`) resolve them with
 C's rules, so that "not given" and "given as the default value" stay distinguishable, as they are
@@ -9,23 +12,32 @@ in C (e.g. ``-Xbeam`` moves the pivot, an explicit ``-oversample`` suppresses th
 
 Scalars that can be refined (cell, misset, distance, beam centre, rotations, wavelength, mosaic
 spread, N) accept a float or a 0-d ``torch.Tensor`` (which may carry ``requires_grad``).
+
+This module does not import torch (the command-line parser builds configs without it): the
+precision is kept by name until it is read (:attr:`SimulationConfig.dtype`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from nanobragg.errors import ConfigError
 
-Scalar = float | torch.Tensor
+if TYPE_CHECKING:
+    import torch
+
+    Scalar = float | torch.Tensor
+else:  # annotations are not evaluated at run time
+    Scalar = float
 Vec3 = tuple[float, float, float]
 
 
@@ -132,6 +144,17 @@ class DetectorConfig:
     roi: tuple[int, int, int, int] | None = None
     #: uint16 [slow, fast]; pixels equal to 0 are not rendered.
     mask: np.ndarray | None = None
+
+
+def pixel_counts(det: DetectorConfig) -> tuple[int, int, float, float]:
+    """(fpixels, spixels, detsize_f, detsize_s) as C derives them: a pixel count fixes the size
+    (count * pixel), otherwise the count is ``ceil(detsize/pixel - 0.5)``."""
+    px = det.pixel_size
+    detsize_f = px * det.fpixels if det.fpixels else det.detsize_f
+    detsize_s = px * det.spixels if det.spixels else det.detsize_s
+    fpixels = math.ceil(detsize_f / px - 0.5)
+    spixels = math.ceil(detsize_s / px - 0.5)
+    return fpixels, spixels, detsize_f, detsize_s
 
 
 @dataclass
@@ -243,10 +266,11 @@ class SimulationConfig:
     quirks: Quirks = field(default_factory=Quirks)
     #: noise seed as given on the command line (C negates it internally).
     seed: int | None = None
-    dtype: torch.dtype = torch.float32
+    #: float32 or float64, as a torch.dtype or its name (see the property below)
+    dtype: Any = "float32"
     device: torch.device | str = "cpu"
 
-    def with_dtype(self, dtype: torch.dtype) -> SimulationConfig:
+    def with_dtype(self, dtype: torch.dtype | str) -> SimulationConfig:
         return replace(self, dtype=dtype)
 
     def validate(self) -> list[Note]:
@@ -255,10 +279,42 @@ class SimulationConfig:
         return validate(self)
 
 
+#: the precisions the engine renders in, by name
+DTYPE_NAMES = ("float32", "float64")
+
+
+def torch_dtype(value: torch.dtype | str) -> torch.dtype:
+    """The torch dtype of ``value`` (a torch dtype, or one of :data:`DTYPE_NAMES`)."""
+    if not isinstance(value, str):
+        return value
+    if value not in DTYPE_NAMES:
+        raise ConfigError(f"dtype {value!r}: expected {' or '.join(DTYPE_NAMES)}", "dtype",
+                          f"expected {' or '.join(DTYPE_NAMES)}, got {value!r}")
+    import torch
+
+    return getattr(torch, value)
+
+
+def _get_dtype(self: SimulationConfig) -> torch.dtype:
+    return torch_dtype(self._dtype)
+
+
+def _set_dtype(self: SimulationConfig, value: torch.dtype | str) -> None:
+    self._dtype = value
+
+
+# ``dtype`` may be set by name (the parser does, to stay free of torch) but always reads as a
+# torch.dtype, so the engine and its callers see one type; torch loads on the first read.
+SimulationConfig.dtype = property(_get_dtype, _set_dtype)  # type: ignore[assignment]
+
+
 def _value(x: Scalar | None) -> float | None:
     if x is None:
         return None
-    return float(x.detach()) if isinstance(x, torch.Tensor) else float(x)
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is loaded
+    if torch is not None and isinstance(x, torch.Tensor):
+        return float(x.detach())
+    return float(x)
 
 
 def _check_unit_vector(name: str, v: Vec3 | None) -> None:
@@ -278,6 +334,8 @@ def check_device(device: torch.device | str) -> None:
     if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
         raise ConfigError(f"device {word!r}: expected cpu, cuda or cuda:N")
     if word.startswith("cuda"):
+        import torch
+
         if not torch.cuda.is_available():
             raise ConfigError(f"device {word!r}: CUDA is not available on this machine")
         index = int(word.partition(":")[2] or 0)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from nanobragg.config import Convention, DetectorConfig, Pivot
+from nanobragg.config import Convention, DetectorConfig, Pivot, pixel_counts
 from nanobragg.errors import ConfigError
 from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize, value
 
@@ -124,15 +124,6 @@ class DetectorGeometry:
     roi: tuple[int, int, int, int]
 
 
-def _pixel_counts(cfg: DetectorConfig) -> tuple[int, int, float, float]:
-    px = cfg.pixel_size
-    detsize_f = px * cfg.fpixels if cfg.fpixels else cfg.detsize_f
-    detsize_s = px * cfg.spixels if cfg.spixels else cfg.detsize_s
-    fpixels = math.ceil(detsize_f / px - 0.5)
-    spixels = math.ceil(detsize_s / px - 0.5)
-    return fpixels, spixels, detsize_f, detsize_s
-
-
 def _thickness(cfg: DetectorConfig) -> tuple[int, float, float, float]:
     """C's rules for sensor layers: (thicksteps, thickstep, mu, thickness).
 
@@ -188,7 +179,7 @@ def resolve_detector(cfg: DetectorConfig, axes: ConventionAxes | None = None
     they come from ``cfg`` alone.
     """
     px = cfg.pixel_size
-    fpixels, spixels, det_f, det_s = _pixel_counts(cfg)
+    fpixels, spixels, det_f, det_s = pixel_counts(cfg)
     fclose = as_tensor((as_tensor(cfg.orgx) - 0.5) * px if cfg.orgx is not None else det_f / 2)
     sclose = as_tensor((as_tensor(cfg.orgy) - 0.5) * px if cfg.orgy is not None else det_s / 2)
     close_x = as_tensor(fclose if cfg.close_x is None else cfg.close_x)

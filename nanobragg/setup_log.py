@@ -10,7 +10,7 @@ from __future__ import annotations
 from nanobragg.config import CrystalShape, Pivot
 from nanobragg.crystal import crystal_size
 from nanobragg.geometry3d import cross, value
-from nanobragg.units import RTD
+from nanobragg.units import AVOGADRO, RTD
 
 BANNER = "nanoBragg nanocrystal diffraction simulator - James Holton and Ken Frankel 5-17-17"
 SHAPE_NAMES = {
@@ -20,7 +20,6 @@ SHAPE_NAMES = {
     CrystalShape.TOPHAT: "tophat-spot",
 }
 DENSITY = 1.2e6  # g/m³, C's rough estimate for "approximate MW"
-AVOGADRO = 6.02214179e23
 
 
 def _g(x) -> str:

@@ -26,13 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from nanobragg.io.atomic import atomic_write_bytes
+from nanobragg.units import RTD
 
 #: The header size C declares (and pads to when the text is shorter).
 SMV_HEADER_BYTES = 512
 #: The host byte order as C's header names it.
 NATIVE_BYTE_ORDER = "little_endian" if sys.byteorder == "little" else "big_endian"
-#: Degrees per radian as C computes it (``180.0*M_1_PI``).
-RTD = 180.0 * (1.0 / math.pi)
 #: What C's reader checks at the top of a file (first 12 bytes of this prefix).
 _SMV_MAGIC = b"{\nHEADER_BYT"
 

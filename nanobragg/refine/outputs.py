@@ -63,7 +63,7 @@ def refined_command(argv: list[str], start: dict[str, float], values: dict[str, 
             kept.append(argv[i])
             i += 1
             continue
-        reader = flag.reader or cli_args._read_fixed
+        reader = flag.reader or cli_args.read_fixed
         _, end = reader(flag, argv, i)
         if id(flag) not in replaced:
             kept.extend(argv[i:end])

@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from nanobragg.cli.args import RTD
 from nanobragg.config import Pivot, SimulationConfig
+from nanobragg.units import RTD
 
 _SEED_RANGE = 2**31 - 2
 _ORIENTATION, _N, _MOSAIC, _FLUENCE, _BEAM = range(5)

@@ -1,0 +1,274 @@
+"""What each flag does to the configs: the appliers the flag table (:mod:`nanobragg.cli.flags`)
+names, and the parse state they act on.
+
+Values arrive converted by their kind (:mod:`nanobragg.cli.values`); units are converted here,
+with C's arithmetic (:mod:`nanobragg.units`). Every assignment through :meth:`State.assign`
+records the flag as typed, so that an error about a config field can name the flag.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nanobragg import units
+from nanobragg.cli import inputs
+from nanobragg.cli.options import ArgumentError, OutputOptions, ParsedArgs
+from nanobragg.config import (
+    DTYPE_NAMES,
+    Convention,
+    Pivot,
+    Quirks,
+    SimulationConfig,
+    check_device,
+)
+from nanobragg.errors import ConfigError
+
+
+@dataclass
+class State:
+    cfg: SimulationConfig
+    out: OutputOptions
+    parsed: ParsedArgs
+    cwd: Path
+    #: the flag being applied and its values, as typed (recorded as the origin of what it sets)
+    current: str = ""
+
+    def assign(self, dotted: str, value: Any) -> None:
+        obj, name = self.target(dotted)
+        setattr(obj, name, value)
+        self.parsed.origins[dotted] = self.current
+
+    def target(self, dotted: str) -> tuple[Any, str]:
+        section, _, name = dotted.rpartition(".")
+        obj: Any = {"out": self.out, "": self.cfg}.get(section)
+        if obj is None:
+            obj = getattr(self.cfg, section)
+        return obj, name
+
+
+def new_state(cwd: Path) -> State:
+    cfg = SimulationConfig()
+    out = OutputOptions()
+    return State(cfg, out, ParsedArgs(cfg, out), cwd)
+
+
+Apply = Callable[[State, list[Any]], None]
+
+
+# ------------------------------------------------------------------------------------------------
+# Generic appliers
+# ------------------------------------------------------------------------------------------------
+
+
+def set_(*targets: str, conv: Callable[[Any], Any] | None = None) -> Apply:
+    """Set each target field to the (converted) first value."""
+
+    def apply(st: State, values: list[Any]) -> None:
+        value = conv(values[0]) if conv else values[0]
+        for dotted in targets:
+            st.assign(dotted, value)
+
+    return apply
+
+
+def const(dotted: str, value: Any) -> Apply:
+    def apply(st: State, values: list[Any]) -> None:
+        st.assign(dotted, value)
+
+    return apply
+
+
+def each(*appliers: Apply) -> Apply:
+    def apply(st: State, values: list[Any]) -> None:
+        for one in appliers:
+            one(st, values)
+
+    return apply
+
+
+def nothing(st: State, values: list[Any]) -> None:
+    """Parsed for compatibility; no effect (as in C)."""
+
+
+def vector(dotted: str | None) -> Apply:
+    """x y z of a direction; any vector flag switches to the CUSTOM convention."""
+
+    def apply(st: State, values: list[Any]) -> None:
+        st.cfg.detector.convention = Convention.CUSTOM
+        if dotted is not None:
+            obj, name = st.target(dotted)
+            setattr(obj, name, (float(values[0]), float(values[1]), float(values[2])))
+
+    return apply
+
+
+def convention(conv: Convention, pivot: Pivot) -> Apply:
+    def apply(st: State, values: list[Any]) -> None:
+        st.cfg.detector.convention = conv
+        st.cfg.detector.pivot = pivot
+
+    return apply
+
+
+def path(v: str) -> Path:
+    return Path(v)
+
+
+# ------------------------------------------------------------------------------------------------
+# Conversions that refuse a value first
+# ------------------------------------------------------------------------------------------------
+
+
+def _positive(flag: str, unit: str) -> Callable[[float], float]:
+    def check(v: float) -> float:
+        if not v > 0:
+            raise ArgumentError(f"{flag} must be positive, got {v:g} {unit}".rstrip())
+        return v
+
+    return check
+
+
+def term_count(v: float) -> int:
+    if not (v >= 0 and v == int(v)):
+        raise ArgumentError(f"-max_terms: expected a whole number of terms >= 0, got {v:g}")
+    return int(v)
+
+
+def energy(v: float) -> float:
+    _positive("-energy", "eV")(v)
+    return units.ev_wavelength(v)
+
+
+def close_distance(v: float) -> float:
+    return units.mm(_positive("-close_distance", "mm")(v))
+
+
+def wavelength(v: float) -> float:
+    return units.angstrom(_positive("-lambda", "A")(v))
+
+
+# ------------------------------------------------------------------------------------------------
+# Flag-specific appliers
+# ------------------------------------------------------------------------------------------------
+
+
+def apply_pivot(st: State, values: list[Any]) -> None:
+    word = str(values[0]).lower()
+    if word not in ("beam", "sample"):
+        raise ArgumentError(f"-pivot: expected 'beam' or 'sample', got {values[0]!r}")
+    st.cfg.detector.pivot = Pivot(word)
+
+
+def apply_roi(st: State, values: list[Any]) -> None:
+    xmin, xmax, ymin, ymax = (int(v) for v in values)
+    for lo, hi, axis in ((xmin, xmax, "x (fast)"), (ymin, ymax, "y (slow)")):
+        if lo >= 0 and hi >= 0 and lo > hi:
+            raise ArgumentError(f"-roi: {axis} range is empty ({lo} > {hi})")
+    st.assign("detector.roi", (xmin, xmax, ymin, ymax))
+
+
+def apply_cell(st: State, values: list[Any]) -> None:
+    """a [b c alpha beta gamma]: missing b, c default to a, missing angles to 90 degrees."""
+    a = values[0]
+    lengths = [a, *values[1:3]] + [a] * (3 - len(values[:3]))
+    angles = [units.deg(v) for v in values[3:6]]
+    for angle in values[3:6]:
+        if not 0 < angle < 180:
+            raise ArgumentError(f"-cell: angles must lie between 0 and 180 degrees, got {angle:g}")
+    angles += [math.pi / 2] * (3 - len(angles))
+    st.cfg.crystal.cell = (*lengths, *angles)
+
+
+def apply_misset(st: State, values: list[Any]) -> None:
+    if values == ["random"]:
+        st.cfg.crystal.misset_random = True
+        st.cfg.crystal.misset = None
+    else:
+        st.cfg.crystal.misset_random = False
+        st.cfg.crystal.misset = tuple(units.deg(v) for v in values)
+
+
+def apply_detector_abs(st: State, values: list[Any]) -> None:
+    """Attenuation length in um; ``inf`` or 0 turn absorption off (thickness 0, mu 0)."""
+    value = values[0]
+    if value == math.inf or value == 0.0:
+        st.assign("detector.thickness", 0.0)
+        st.cfg.detector.attenuation_length = math.inf
+        return
+    if value < 0:
+        raise ArgumentError(f"-detector_abs: attenuation length must be positive, got {value:g} um")
+    st.cfg.detector.attenuation_length = units.um(value)
+
+
+def apply_mat(st: State, values: list[Any]) -> None:
+    name = values[0]
+    st.cfg.crystal.amatrix = inputs.read_matrix(st.cwd / name, name)
+    st.cfg.crystal.amatrix_name = name
+    st.parsed.mat_file = name
+
+
+def apply_sourcefile(st: State, values: list[Any]) -> None:
+    name = values[0]
+    st.assign("beam.sources", inputs.read_sources(st.cwd / name, name))
+    st.parsed.source_file = name
+
+
+def apply_stol(st: State, values: list[Any]) -> None:
+    """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
+    inputs.read_stol_table(st.cwd / values[0], values[0])
+    st.parsed.table_files.append((st.current.split()[0], values[0]))
+    st.cfg.structure_factors.stol_file = values[0]
+
+
+def apply_mtz(st: State, values: list[Any]) -> None:
+    name = values[0]
+    if not name.lower().endswith(".mtz"):
+        raise ArgumentError(f"-mtz: {name!r} does not end in .mtz")
+    st.cfg.structure_factors.hkl_file = Path(name)
+
+
+def apply_dtype(st: State, values: list[Any]) -> None:
+    st.cfg.dtype = parse_dtype(values[0], "-dtype")
+
+
+def parse_dtype(word: str, source: str) -> str:
+    """The precision named by ``word`` (kept by name: the parser does not load torch)."""
+    if word not in DTYPE_NAMES:
+        raise ArgumentError(f"{source}: expected float32 or float64, got {word!r}")
+    return word
+
+
+def apply_device(st: State, values: list[Any]) -> None:
+    try:
+        check_device(values[0])
+    except ConfigError as exc:
+        raise ArgumentError(f"-device: {exc}") from None
+    st.cfg.device = values[0]
+
+
+def apply_quirks(st: State, values: list[Any]) -> None:
+    word = values[0]
+    if word not in ("c", "corrected"):
+        raise ArgumentError(f"-quirks: expected 'c' or 'corrected', got {word!r}")
+    st.cfg.quirks = Quirks() if word == "c" else Quirks.corrected()
+
+
+def apply_trace(st: State, values: list[Any]) -> None:
+    slow, fast = int(values[0]), int(values[1])
+    if slow < 0 or fast < 0:
+        raise ArgumentError(f"-trace_pixel: pixel indices must not be negative, got {slow} {fast}")
+    st.out.trace_pixel = (slow, fast)
+
+
+def apply_printout_pixel(st: State, values: list[Any]) -> None:
+    st.out.printout = True
+    st.out.printout_pixel = (int(values[0]), int(values[1]))
+
+
+def apply_n(st: State, values: list[Any]) -> None:
+    for name in ("crystal.Na", "crystal.Nb", "crystal.Nc"):
+        st.assign(name, float(values[0]))
