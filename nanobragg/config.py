@@ -107,12 +107,15 @@ class DetectorConfig:
     convention: Convention = Convention.MOSFLM
     #: pivot requested by flags; conventions other than CUSTOM force their own.
     pivot: Pivot | None = None
+    #: sample to detector along the beam, and to the detector plane (perpendicular), m
     distance: Scalar = 0.1
     close_distance: Scalar | None = None
+    #: m (square pixels)
     pixel_size: float = 1.0e-4
     #: pixel counts; None = derive from detsize (C: ceil(detsize/pixel - 0.5)).
     fpixels: int | None = None
     spixels: int | None = None
+    #: detector size, m
     detsize_f: float = 0.1024
     detsize_s: float = 0.1024
     #: beam centre in the convention's X/Y frame (C: -Xbeam/-Ybeam), m.
@@ -124,11 +127,13 @@ class DetectorConfig:
     #: XDS origin in pixels (C: -ORGX/-ORGY).
     orgx: Scalar | None = None
     orgy: Scalar | None = None
+    #: detector rotations about x, y, z and the two-theta swing, rad
     rotx: Scalar = 0.0
     roty: Scalar = 0.0
     rotz: Scalar = 0.0
     twotheta: Scalar = 0.0
-    #: CUSTOM vectors; only used when ``convention`` is CUSTOM (a later -mosflm etc. resets them).
+    #: CUSTOM unit vectors; only used when ``convention`` is CUSTOM (a later -mosflm etc.
+    #: resets them).
     fdet_vector: Vec3 | None = None
     sdet_vector: Vec3 | None = None
     odet_vector: Vec3 | None = None
@@ -161,7 +166,9 @@ def pixel_counts(det: DetectorConfig) -> tuple[int, int, float, float]:
 class BeamConfig:
     """Incident beam: spectrum, divergence, polarization and fluence. SI units."""
 
+    #: m (1 Å)
     wavelength: Scalar = 1.0e-10
+    #: photons/m^2
     fluence: float = 1.25932015286227e29
     #: photons/s, s, m; when flux != 0 they define the fluence (C rule).
     flux: float = 0.0
@@ -183,7 +190,7 @@ class BeamConfig:
     #: Kahn polarization factor (0 = unpolarized), or no polarization term at all.
     kahn_factor: float = 0.0
     nopolar: bool = False
-    #: CUSTOM vectors (only used with the CUSTOM convention).
+    #: CUSTOM unit vectors (only used with the CUSTOM convention).
     beam_vector: Vec3 | None = None
     polar_vector: Vec3 | None = None
     #: water droplet size (m) for the amorphous background.
@@ -205,6 +212,7 @@ class CrystalConfig:
     misset_random: bool = False
     #: seed for -misset random; None = same as the noise seed.
     misset_seed: int | None = None
+    #: unit cells along a, b, c (a count, refinable, hence a float)
     Na: Scalar = 1.0
     Nb: Scalar = 1.0
     Nc: Scalar = 1.0
@@ -213,6 +221,7 @@ class CrystalConfig:
     sample_y: float = 0.0
     sample_z: float = 0.0
     shape: CrystalShape = CrystalShape.SQUARE
+    #: spot-size factor of the round/gauss/tophat shapes (dimensionless)
     fudge: float = 1.0
     #: mosaic spread (rad) and domain count; None = unset (C rules pick the default).
     mosaic_spread: Scalar | None = None
@@ -233,6 +242,7 @@ class StructureFactorConfig:
     hkl_file: Path | None = None
     #: Fdump cache: read when no hkl file is given, written when one is (C: -dump).
     dump_file: Path | None = None
+    #: F of every reflection not in the file (same units as the file's F)
     default_F: float = 0.0
     interpolation: Interpolation = Interpolation.AUTO
     #: MTZ amplitude column (None = the first column of type F)
