@@ -16,7 +16,8 @@ _SEC_ALT = "|".join(re.escape(t) for t in SECTION_TITLES)
 SECTION_RE = re.compile(
     rf"^(?P<title>{_SEC_ALT}|Priorities|Pitfalls)(?P<suffix>\s*\([^)]*\))?\s*:\s*(?P<inline>.*)$",
     re.IGNORECASE)
-BULLET_RE = re.compile(r"^\s?(?:[-*]|\d+[.)]|Step\s+\d+:)\s+(?P<text>.*)$")
+#: a bare marker (``-``) is an empty step too: the writer renders ``- `` without its trailing blank
+BULLET_RE = re.compile(r"^\s?(?:[-*]|\d+[.)]|Step\s+\d+:)(?:\s+(?P<text>.*))?$")
 EXPECT_RE = re.compile(r"^\s*Expect\s*:\s*(?P<text>.*)$")
 
 
@@ -100,7 +101,7 @@ def parse_steps(body: list[str], first_line: int,
         bullet = BULLET_RE.match(line)
         if bullet:
             steps.append(Step(text="", line=first_line + offset))
-            chunks.append([bullet.group("text")])
+            chunks.append([bullet.group("text") or ""])
         elif steps:
             chunks[-1].append(line)
         else:
