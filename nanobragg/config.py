@@ -327,14 +327,36 @@ def _value(x: Scalar | None) -> float | None:
     return float(x)
 
 
-def _check_unit_vector(name: str, v: Vec3 | None) -> None:
-    if v is None:
-        return
-    norm = math.sqrt(sum(c * c for c in v))
-    if not math.isfinite(norm) or norm == 0.0:
-        raise ConfigError(f"{name}: vector {v} has zero or non-finite length")
-    if abs(norm - 1.0) > 1e-3:
-        raise ConfigError(f"{name}: vector {v} is not a unit vector (length {norm:.6g})")
+def _field(config: SimulationConfig, dotted: str) -> Any:
+    section, _, name = dotted.partition(".")
+    return getattr(getattr(config, section), name)
+
+
+#: the direction fields, in the order they are checked
+UNIT_VECTORS = ("detector.fdet_vector", "detector.sdet_vector", "detector.odet_vector",
+                "detector.twotheta_axis", "beam.beam_vector", "beam.polar_vector",
+                "crystal.spindle_axis")
+
+
+def _check_unit_vectors(config: SimulationConfig) -> None:
+    for dotted in UNIT_VECTORS:
+        v = _field(config, dotted)
+        if v is None:
+            continue
+        norm = math.sqrt(sum(c * c for c in v))
+        if not math.isfinite(norm) or norm == 0.0:
+            raise ConfigError(template=f"{{{dotted}}}: vector {v} has zero or non-finite length",
+                              field=dotted)
+        if abs(norm - 1.0) > 1e-3:
+            raise ConfigError(template=f"{{{dotted}}}: vector {v} is not a unit vector "
+                              f"(length {norm:.6g})", field=dotted)
+    det = config.detector
+    if det.convention is Convention.CUSTOM and det.fdet_vector and det.sdet_vector:
+        f, s = np.asarray(det.fdet_vector), np.asarray(det.sdet_vector)
+        cross = np.linalg.norm(np.cross(f, s)) / (np.linalg.norm(f) * np.linalg.norm(s))
+        if cross < 1e-6:
+            raise ConfigError(template="{detector.fdet_vector} and {detector.sdet_vector} are "
+                              "parallel", field="detector.sdet_vector")
 
 
 def check_device(device: torch.device | str) -> None:
@@ -358,7 +380,7 @@ def validate(config: SimulationConfig) -> list[Note]:
     value is at fault) and return a :class:`Note` for each value that the C program gives a
     documented meaning which this port keeps (``N < 1`` counts as 1, ``oversample = 0`` is the
     automatic choice)."""
-    det, beam, xtal = config.detector, config.beam, config.crystal
+    det, beam = config.detector, config.beam
     check_device(config.device)
     for rule in RANGE_RULES:
         rule.check(config)
@@ -368,17 +390,8 @@ def validate(config: SimulationConfig) -> list[Note]:
     if _value(det.distance) is not None and not _value(det.distance) > 0:
         raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm",
                           "detector.distance", "must be positive")
-    for name in ("fdet_vector", "sdet_vector", "odet_vector", "twotheta_axis"):
-        _check_unit_vector(f"-{name}", getattr(det, name))
-    for name in ("beam_vector", "polar_vector"):
-        _check_unit_vector(f"-{name}", getattr(beam, name))
-    _check_unit_vector("-spindle_axis", xtal.spindle_axis)
-    if det.convention is Convention.CUSTOM and det.fdet_vector and det.sdet_vector:
-        f, s = np.asarray(det.fdet_vector), np.asarray(det.sdet_vector)
-        cross = np.linalg.norm(np.cross(f, s)) / (np.linalg.norm(f) * np.linalg.norm(s))
-        if cross < 1e-6:
-            raise ConfigError("-fdet_vector and -sdet_vector are parallel")
-    _validate_crystal(xtal)
+    _check_unit_vectors(config)
+    _validate_crystal(config.crystal)
     if beam.sources is not None:
         bad = bad_source_row(beam.sources)
         if bad is not None:
@@ -389,22 +402,26 @@ def validate(config: SimulationConfig) -> list[Note]:
 
 def _validate_crystal(xtal: CrystalConfig) -> None:
     if xtal.cell is None and xtal.amatrix is None:
-        raise ConfigError("no crystal: give -cell a b c alpha beta gamma or -mat FILE")
+        raise ConfigError(template="no crystal: give {crystal.cell:usage} or "
+                          "{crystal.amatrix:usage}")
     if xtal.cell is not None:
         a, b, c, al, be, ga = (_value(x) for x in xtal.cell)
         if min(a, b, c) <= 0:
-            raise ConfigError(f"-cell: lengths must be positive, got {a:g} {b:g} {c:g}")
+            raise ConfigError(template=f"{{crystal.cell}}: lengths must be positive, got "
+                              f"{a:g} {b:g} {c:g}", field="crystal.cell")
         if _triclinic_volume(a, b, c, al, be, ga) <= 1e-12 * a * b * c:
             raise ConfigError(
-                f"-cell: zero cell volume for angles "
-                f"{math.degrees(al):g} {math.degrees(be):g} {math.degrees(ga):g} deg"
-            )
+                template=f"{{crystal.cell}}: zero cell volume for angles "
+                f"{math.degrees(al):g} {math.degrees(be):g} {math.degrees(ga):g} deg",
+                field="crystal.cell")
     if xtal.amatrix is not None:
         m = np.asarray(xtal.amatrix, dtype=float)
         if m.shape != (3, 3):
-            raise ConfigError(f"-mat: need a 3x3 A matrix, got shape {m.shape}")
+            raise ConfigError(template=f"{{crystal.amatrix}}: need a 3x3 A matrix, got shape "
+                              f"{m.shape}", field="crystal.amatrix")
         if abs(np.linalg.det(m)) < 1e-30:
-            raise ConfigError("-mat: the A matrix is singular (zero cell volume)")
+            raise ConfigError(template="{crystal.amatrix}: the A matrix is singular (zero cell "
+                              "volume)", field="crystal.amatrix")
 
 
 # ------------------------------------------------------------------------------------------------

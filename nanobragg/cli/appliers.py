@@ -59,6 +59,17 @@ def new_state(cwd: Path) -> State:
 Apply = Callable[[State, list[Any]], None]
 
 
+def sets(*fields: str) -> Callable[[Apply], Apply]:
+    """Mark an applier with the config fields it sets: the CLI names a library error about a
+    field by the first flag of the table whose applier sets it (:mod:`nanobragg.cli.terms`)."""
+
+    def mark(apply: Apply) -> Apply:
+        apply.targets = fields  # type: ignore[attr-defined]
+        return apply
+
+    return mark
+
+
 # ------------------------------------------------------------------------------------------------
 # Generic appliers
 # ------------------------------------------------------------------------------------------------
@@ -72,14 +83,14 @@ def set_(*targets: str, conv: Callable[[Any], Any] | None = None) -> Apply:
         for dotted in targets:
             st.assign(dotted, value)
 
-    return apply
+    return sets(*targets)(apply)
 
 
 def const(dotted: str, value: Any) -> Apply:
     def apply(st: State, values: list[Any]) -> None:
         st.assign(dotted, value)
 
-    return apply
+    return sets(dotted)(apply)
 
 
 def each(*appliers: Apply) -> Apply:
@@ -103,7 +114,7 @@ def vector(dotted: str | None) -> Apply:
             obj, name = st.target(dotted)
             setattr(obj, name, (float(values[0]), float(values[1]), float(values[2])))
 
-    return apply
+    return sets(dotted)(apply) if dotted is not None else apply
 
 
 def convention(conv: Convention, pivot: Pivot) -> Apply:
@@ -171,6 +182,7 @@ def apply_roi(st: State, values: list[Any]) -> None:
     st.assign("detector.roi", (xmin, xmax, ymin, ymax))
 
 
+@sets("crystal.cell")
 def apply_cell(st: State, values: list[Any]) -> None:
     """a [b c alpha beta gamma]: missing b, c default to a, missing angles to 90 degrees."""
     a = values[0]
@@ -204,6 +216,7 @@ def apply_detector_abs(st: State, values: list[Any]) -> None:
     st.cfg.detector.attenuation_length = units.um(value)
 
 
+@sets("crystal.amatrix")
 def apply_mat(st: State, values: list[Any]) -> None:
     name = values[0]
     st.cfg.crystal.amatrix = inputs.read_matrix(st.cwd / name, name)

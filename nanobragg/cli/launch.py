@@ -26,26 +26,24 @@ import signal
 import sys
 
 from nanobragg.allocator import retain_freed_memory
+from nanobragg.console import Console, raise_terminated
 from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
-
-def _terminate(signum, frame) -> None:
-    raise Terminated(signum)
+#: the lines of a stop while the command loads (nanobragg.cli.main's CONSOLE says them later)
+_LOADING = Console("nanobragg")
 
 
 def main() -> None:
     """Run the command line and end the process with its exit status."""
     retain_freed_memory()
     gc.disable()
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         from nanobragg.cli.main import main as run_command_line
     except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback, as during the run
-        sys.stderr.write("\nnanobragg: interrupted\n")
-        _exit_now(EXIT_INTERRUPTED)
+        _exit_now(_LOADING.stopped(EXIT_INTERRUPTED))
     except Terminated:
-        sys.stderr.write("\nnanobragg: terminated (SIGTERM)\n")
-        _exit_now(EXIT_TERMINATED)
+        _exit_now(_LOADING.stopped(EXIT_TERMINATED))
     finally:
         gc.enable()
     gc.freeze()

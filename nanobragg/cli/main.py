@@ -7,7 +7,7 @@ leaves no new file behind. Tokens read as C reads them rather than as typed (C's
 flag matching, :mod:`nanobragg.cli.cmatch`) give one ``nanobragg: warning: ...`` line each on
 stderr before the run. Every :class:`~nanobragg.errors.NanoBraggError` becomes one line
 ``nanobragg: error: ...`` on stderr and exit status 2; Ctrl-C (SIGINT) gives one line
-and exit status 130, SIGTERM one line and 143.
+and exit status 130, SIGTERM one line and 143 (the mapping is :mod:`nanobragg.console`'s).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from typing import TextIO
 
 import numpy as np
 
-from nanobragg.cli.args import ArgumentError, OutputOptions, ParsedArgs, parse_args
+from nanobragg.cli.args import OutputOptions, ParsedArgs, parse_args
 from nanobragg.cli.images import (
     cbf_file_bytes,
     float_detector_image,
@@ -35,16 +34,11 @@ from nanobragg.cli.images import (
     noise_of,
     smv_header_values,
 )
+from nanobragg.cli.terms import flag_terms, note_line
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import SimulationConfig
-from nanobragg.errors import (
-    EXIT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    ConfigError,
-    NanoBraggError,
-    Terminated,
-)
+from nanobragg.console import Console
+from nanobragg.errors import EXIT_ERROR, ConfigError, NanoBraggError
 from nanobragg.io.atomic import atomic_open
 from nanobragg.io.pgm import pgm_header_bytes
 from nanobragg.io.png import png_bytes
@@ -61,11 +55,6 @@ PROGRESS_DELAY_S = 2.0
 
 class OutputError(NanoBraggError):
     """An output file cannot be written."""
-
-
-def error_line(message: str) -> str:
-    """The one stderr line of a failed run (newlines in the message are flattened)."""
-    return f"{PROG}: error: {' '.join(str(message).split())}"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -378,21 +367,6 @@ def warn(line: str) -> None:
     sys.stderr.flush()
 
 
-@contextlib.contextmanager
-def flag_terms(parsed: ParsedArgs):
-    """Tell a library error about a config field in terms of the flag that set it."""
-    try:
-        yield
-    except ConfigError as exc:
-        if exc.field is None or exc.field not in parsed.origins:
-            raise
-        raise ArgumentError(parsed.explain(exc)) from None
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated(signum)
-
-
 def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> int:
     """One nanobragg run (errors propagate as exceptions)."""
     parsed = parse_args(argv, cwd)
@@ -405,7 +379,7 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
     config, out = parsed.simulation, parsed.outputs
     with flag_terms(parsed):
         notes = config.validate()
-    for line in dict.fromkeys(parsed.note_line(note) for note in notes):  # -N: one line
+    for line in dict.fromkeys(note_line(parsed, note) for note in notes):  # -N: one line
         warn(line)
     check_outputs(parsed, cwd)
     check_structure_factors(config, cwd)
@@ -435,50 +409,26 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
     return 0
 
 
+#: how a nanobragg run that does not return a status ends (nanobragg.console)
+CONSOLE = Console(
+    PROG,
+    out_of_memory="out of memory while simulating: reduce the detector size, -oversample, the "
+    "number of sources, mosaic domains or phi steps",
+    allocation_errors=True,
+    handle_sigterm=True,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (0, 2 on errors, 130 on Ctrl-C)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv:
         sys.stdout.write(usage_text())
         sys.stdout.flush()
-        sys.stderr.write(error_line("no arguments: give at least -cell or -mat (see above)") + "\n")
+        sys.stderr.write(
+            CONSOLE.error_line("no arguments: give at least -cell or -mat (see above)") + "\n")
         return EXIT_ERROR
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return run(argv, Path.cwd())
-    except NanoBraggError as exc:
-        return _fail(str(exc))
-    except MemoryError:
-        return _fail(_OOM)
-    except RuntimeError as exc:
-        if "allocate" not in str(exc) and "out of memory" not in str(exc):
-            raise
-        return _fail(_OOM)
-    except OSError as exc:
-        name = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{name}{exc.strerror or exc}")
-    except KeyboardInterrupt:
-        sys.stdout.flush()
-        sys.stderr.write(f"\n{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
-    except Terminated:
-        sys.stdout.flush()
-        sys.stderr.write(f"\n{PROG}: terminated (SIGTERM)\n")
-        return EXIT_TERMINATED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-_OOM = (
-    "out of memory while simulating: reduce the detector size, -oversample, the number of "
-    "sources, mosaic domains or phi steps"
-)
-
-
-def _fail(message: str) -> int:
-    sys.stdout.flush()
-    sys.stderr.write(error_line(message) + "\n")
-    return EXIT_ERROR
+    return CONSOLE.run(lambda: run(argv, Path.cwd()))
 
 
 if __name__ == "__main__":  # pragma: no cover

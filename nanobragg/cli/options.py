@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nanobragg.config import Note, SimulationConfig
-from nanobragg.errors import ConfigError, NanoBraggError
+from nanobragg.config import SimulationConfig
+from nanobragg.errors import NanoBraggError
 
 #: environment variable giving the default of ``-dtype``
 DTYPE_ENV = "NB_PYTORCH_DTYPE"
@@ -97,12 +97,3 @@ class ParsedArgs:
         elif sf.dump_file is not None:
             named.append(("-dump", str(sf.dump_file)))
         return [(flag, name) for flag, name in named if name is not None] + self.table_files
-
-    def explain(self, error: ConfigError) -> str:
-        """The library's message about a config field, told in terms of the flag that set it."""
-        typed = self.origins.get(error.field or "")
-        return f"{typed}: {error.problem}" if typed else str(error)
-
-    def note_line(self, note: Note) -> str:
-        typed = self.origins.get(note.field, note.field)
-        return f"{typed}: {note.text}"

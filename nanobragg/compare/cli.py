@@ -52,16 +52,17 @@ from nanobragg.compare.trace import (
     read_trace,
     summary,
 )
+from nanobragg.errors import NanoBraggError
 
 MISSING_C = "C binary not found: set NB_C_BIN or pass --c-bin"
 
 
-class InputError(Exception):
+class InputError(NanoBraggError):
     """A bad golden case, image, output directory or --py-cmd: one line, exit 2, no usage."""
 
 
-class UsageError(Exception):
-    pass
+class UsageError(NanoBraggError):
+    """A bad nb-compare command line: usage, one line, exit 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

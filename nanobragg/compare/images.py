@@ -11,10 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from nanobragg.errors import NanoBraggError
+
 SMV_MAX_HEADER = 65536
 
 
-class ImageError(Exception):
+class ImageError(NanoBraggError):
     """An image cannot be read, has the wrong size or holds non-finite values."""
 
 

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nanobragg.errors import NanoBraggError
+
 Value = float | str
 
 
@@ -56,7 +58,7 @@ class Trace:
         return found[-1] if found else None
 
 
-class TraceError(Exception):
+class TraceError(NanoBraggError):
     pass
 
 

@@ -12,7 +12,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, NanoBraggError
+from nanobragg.console import Console
+from nanobragg.errors import NanoBraggError
 
 PROG = "nanobragg-refine"
 
@@ -125,25 +126,14 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
+#: how a refinement that does not return a status ends (nanobragg.console)
+CONSOLE = Console(PROG, out_of_memory="out of memory: use --pixels spots or random:K, or a "
+                  "smaller detector")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return run(argv)
-    except NanoBraggError as exc:
-        return _fail(str(exc))
-    except OSError as exc:
-        name = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{name}{exc.strerror or exc}")
-    except MemoryError:
-        return _fail("out of memory: use --pixels spots or random:K, or a smaller detector")
-    except KeyboardInterrupt:
-        sys.stderr.write(f"\n{PROG}: interrupted\n")
-        return EXIT_INTERRUPTED
-
-
-def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: error: {' '.join(message.split())}\n")
-    return EXIT_ERROR
+    return CONSOLE.run(lambda: run(argv))
 
 
 def console_main() -> None:  # pragma: no cover - the console script

@@ -16,7 +16,8 @@ from typing import TextIO
 
 import numpy as np
 
-from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, NanoBraggError
+from nanobragg.console import Console
+from nanobragg.errors import NanoBraggError
 from nanobragg.series import SeriesError
 from nanobragg.series.cli import (
     PROG,
@@ -37,6 +38,7 @@ def parse_frame_arguments(opts: SeriesOptions, cwd: Path):
     """The frame's nanobragg command line, parsed and checked as ``nanobragg`` would."""
     from nanobragg.cli.args import FLAGS, parse_args
     from nanobragg.cli.main import check_structure_factors
+    from nanobragg.cli.terms import flag_terms
 
     owned = {**SERIES_OWNED, **(ROTATION_OWNED if opts.rotation else STILLS_OWNED)}
     for token in opts.frame_argv:
@@ -55,7 +57,8 @@ def parse_frame_arguments(opts: SeriesOptions, cwd: Path):
     if config.crystal.misset_random and config.crystal.misset_seed is None:
         # one orientation for the whole rotation, not one per frame seed
         config.crystal = replace(config.crystal, misset_seed=opts.args.seed)
-    config.validate()
+    with flag_terms(parsed):
+        config.validate()
     check_structure_factors(config, cwd)
     return parsed
 
@@ -143,25 +146,14 @@ def _write_h5(h5, staged: list[Path], sim, frames: list[FrameSpec], job: SeriesJ
         dataset[i] = np.frombuffer(path.read_bytes(), dtype=job.h5_dtype).reshape(shape)
 
 
+#: how a series run that does not return a status ends (nanobragg.console)
+CONSOLE = Console(PROG, interrupted="interrupted (rerun the same command to resume)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: 0, 2 on a refused command line, 130 on Ctrl-C."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        return run(argv, Path.cwd())
-    except NanoBraggError as exc:
-        return _fail(str(exc))
-    except OSError as exc:
-        name = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{name}{exc.strerror or exc}")
-    except KeyboardInterrupt:
-        sys.stderr.write(f"\n{PROG}: interrupted (rerun the same command to resume)\n")
-        return EXIT_INTERRUPTED
-
-
-def _fail(message: str) -> int:
-    sys.stdout.flush()
-    sys.stderr.write(f"{PROG}: error: {' '.join(message.split())}\n")
-    return EXIT_ERROR
+    return CONSOLE.run(lambda: run(argv, Path.cwd()))
 
 
 def console() -> None:  # pragma: no cover - the installed script

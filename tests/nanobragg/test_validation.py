@@ -1,4 +1,5 @@
-"""Physically meaningless input is refused with one clear message that names the input."""
+"""Physically meaningless input is refused with one clear message that names the input (the
+library names config fields; the CLI's corpus, test_cli_errors.py, checks its flag names)."""
 
 from __future__ import annotations
 
@@ -38,14 +39,15 @@ def test_good_config_renders():
         (lambda c: setattr(c.detector, "distance", 0.0), "distance must be positive"),
         (lambda c: setattr(c.beam, "wavelength", 0.0), "wavelength must be positive"),
         (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
-                    setattr(c.detector, "fdet_vector", (0.0, 0.0, 2.0))), "-fdet_vector"),
+                    setattr(c.detector, "fdet_vector", (0.0, 0.0, 2.0))), "detector.fdet_vector"),
         (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
-                    setattr(c.detector, "sdet_vector", (0.0, 0.0, 0.0))), "-sdet_vector"),
+                    setattr(c.detector, "sdet_vector", (0.0, 0.0, 0.0))), "detector.sdet_vector"),
         (lambda c: (setattr(c.detector, "convention", Convention.CUSTOM),
                     setattr(c.detector, "fdet_vector", (0.0, 0.0, 1.0)),
                     setattr(c.detector, "sdet_vector", (0.0, 0.0, -1.0))), "parallel"),
-        (lambda c: setattr(c.beam, "beam_vector", (1.0, 1.0, 0.0)), "-beam_vector"),
-        (lambda c: setattr(c.crystal, "cell", None), "no crystal"),
+        (lambda c: setattr(c.beam, "beam_vector", (1.0, 1.0, 0.0)), "beam.beam_vector"),
+        (lambda c: setattr(c.crystal, "cell", None), "no crystal: give crystal.cell or "
+         "crystal.amatrix"),
     ],
 )
 def test_bad_physics_is_refused(mutate, message):

@@ -1,0 +1,68 @@
+"""The command line's names for the library's config fields: a library error told in flags.
+
+The library validates its config in its own terms (:func:`nanobragg.config.validate`: config
+field paths); this module tells such an error as the CLI would: a value rule names the flag and
+values that set the field, as typed (``-distance 1e10: distance must be at most 1000 m``); a
+message written over fields (:attr:`ConfigError.template <nanobragg.errors.ConfigError>`) spells
+each field by the flag of the table that sets it (``-fdet_vector and -sdet_vector are
+parallel``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from nanobragg.cli.flags import TABLE, Flag
+from nanobragg.cli.options import ArgumentError, ParsedArgs
+from nanobragg.config import Note
+from nanobragg.errors import ConfigError, tell
+
+#: how "give this field" reads where it differs from the flag's metavar in ``-h``
+_USAGE = {"crystal.cell": "a b c alpha beta gamma"}
+
+
+def _field_flags() -> dict[str, Flag]:
+    """Each config field and the first flag of the table that sets it."""
+    flags: dict[str, Flag] = {}
+    for flag in TABLE:
+        for target in getattr(flag.apply, "targets", ()):
+            flags.setdefault(target, flag)
+    return flags
+
+
+FIELD_FLAGS = _field_flags()
+
+
+def flag_name(field: str, spec: str = "") -> str:
+    """The CLI's spelling of a config field (``spec`` ``usage``: with the values it takes)."""
+    flag = FIELD_FLAGS.get(field)
+    if flag is None:
+        return field
+    if spec == "usage":
+        return f"{flag.name} {_USAGE.get(field, flag.metavar)}"
+    return flag.name
+
+
+def explain(parsed: ParsedArgs, error: ConfigError) -> str:
+    """The library's message about config fields, told in terms of the flags that set them."""
+    if error.template is not None:
+        return tell(error.template, flag_name)
+    typed = parsed.origins.get(error.field or "")
+    return f"{typed}: {error.problem}" if typed else str(error)
+
+
+def note_line(parsed: ParsedArgs, note: Note) -> str:
+    typed = parsed.origins.get(note.field, note.field)
+    return f"{typed}: {note.text}"
+
+
+@contextlib.contextmanager
+def flag_terms(parsed: ParsedArgs) -> Iterator[None]:
+    """Tell a library error about config fields in terms of the flags that set them."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.template is None and (exc.field is None or exc.field not in parsed.origins):
+            raise
+        raise ArgumentError(explain(parsed, exc)) from None
