@@ -33,7 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-
 # as the nanobragg command does (nanobragg/cli/launch.py): spinning OpenMP workers would distort
 # the warm timings of this process as soon as anything else shares the cores
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
