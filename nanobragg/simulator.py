@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import torch
@@ -78,48 +79,57 @@ WATER_F = 2.57
 WATER_MW = 18.0
 
 
+#: the detector's values a :class:`SimulationReport` shows as plain numbers (C prints them and
+#: writes them into headers); the detector derives them from its frame, the report only
+#: converts them (enums to their names, tensors to floats or tuples of floats)
+DETECTOR_VALUES = frozenset({
+    "fpixels", "spixels", "pixel_size", "detsize_f", "detsize_s", "distance", "close_distance",
+    "beam_x", "beam_y", "fbeam", "sbeam", "fclose", "sclose", "close_x", "close_y", "orgx",
+    "orgy", "dials_origin_mm", "twotheta", "convention", "pivot", "roi",
+})
+
+
 @dataclass
 class SimulationReport:
-    """Resolved quantities the C program prints or writes into SMV headers (SI units)."""
+    """Resolved quantities the C program prints or writes into headers (SI units).
 
-    fpixels: int = 0
-    spixels: int = 0
-    pixel_size: float = 0.0
-    distance: float = 0.0
-    close_distance: float = 0.0
+    The detector's (``fpixels``, ``distance``, ``fbeam``, ``orgx``, ``pivot``, ... see
+    :data:`DETECTOR_VALUES`) are read from ``detector`` on access, as plain numbers; the rest
+    are the beam, spindle and sampling values and, after a run, what it measured.
+    """
+
+    detector: DetectorGeometry | None = None
     wavelength: float = 0.0
-    beam_x: float = 0.0  # Xbeam (convention frame)
-    beam_y: float = 0.0
-    fbeam: float = 0.0
-    sbeam: float = 0.0
-    fclose: float = 0.0
-    sclose: float = 0.0
-    close_x: float = 0.0
-    close_y: float = 0.0
-    detsize_f: float = 0.0
-    detsize_s: float = 0.0
-    orgx: float = 0.0
-    orgy: float = 0.0
-    dials_origin_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
     phi0: float = 0.0
     osc: float = 0.0
     phisteps: int = 1
     phistep: float = 0.0
-    twotheta: float = 0.0
     oversample: int = 1
     sources: int = 1
     mosaic_domains: int = 1
     mosaic_spread: float = 0.0
     steps: int = 1
     fluence: float = 0.0
-    convention: str = "mosflm"
-    pivot: str = "beam"
-    #: inclusive ROI actually used (fast_min, fast_max, slow_min, slow_max)
-    roi: tuple[int, int, int, int] = (0, 0, 0, 0)
     #: Σω/steps after a run (C's "solid angle subtended by detector")
     solid_angle: float = 0.0
     interpolation_warning: str | None = None
     lines: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str):
+        # only reached when ``name`` is not a field: the detector's values
+        detector = self.__dict__.get("detector")
+        if name not in DETECTOR_VALUES or detector is None:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        return _plain(getattr(detector, name))
+
+
+def _plain(x):
+    """A report value: enum -> its name, 0-d tensor -> float, [n] tensor -> tuple of floats."""
+    if isinstance(x, Enum):
+        return x.value
+    if isinstance(x, torch.Tensor):
+        return value(x) if x.dim() == 0 else tuple(value(v) for v in x)
+    return x
 
 
 class Simulator:
@@ -296,21 +306,12 @@ class Simulator:
         return table
 
     def _make_report(self) -> SimulationReport:
-        g = self.geometry
-        f = value
         return SimulationReport(
-            fpixels=g.fpixels, spixels=g.spixels, pixel_size=g.pixel_size,
-            distance=f(g.distance), close_distance=f(g.close_distance),
-            wavelength=f(self.wavelength), beam_x=f(g.beam_x), beam_y=f(g.beam_y),
-            fbeam=f(g.fbeam), sbeam=f(g.sbeam), fclose=f(g.fclose), sclose=f(g.sclose),
-            close_x=f(g.close_x), close_y=f(g.close_y), detsize_f=g.detsize_f,
-            detsize_s=g.detsize_s, orgx=f(g.orgx), orgy=f(g.orgy),
-            dials_origin_mm=tuple(f(x) for x in g.dials_origin_mm),
-            phi0=f(self.phi.phi0), osc=self.phi.osc, phisteps=self.phi.steps,
-            phistep=self.phi.step, twotheta=f(g.twotheta), oversample=self.oversample,
+            detector=self.geometry, wavelength=value(self.wavelength),
+            phi0=value(self.phi.phi0), osc=self.phi.osc, phisteps=self.phi.steps,
+            phistep=self.phi.step, oversample=self.oversample,
             sources=len(self.sources.wavelengths), mosaic_domains=self.mosaic_domains,
             mosaic_spread=self.mosaic_spread, steps=self.steps, fluence=self.fluence,
-            convention=g.convention.value, pivot=g.pivot.value, roi=g.roi,
         )
 
     # ------------------------------------------------------------------ rendering
