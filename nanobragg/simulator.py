@@ -9,9 +9,7 @@
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,14 +19,21 @@ import torch
 
 from nanobragg import rng
 from nanobragg.accel import maybe_compile
-from nanobragg.beam import Sources, build_sources, count_sources, fluence_from_config
+from nanobragg.beam import (
+    Sources,
+    build_sources,
+    count_sources,
+    fluence_from_config,
+    water_background,
+)
 from nanobragg.config import Interpolation, SimulationConfig
 from nanobragg.crystal import (
     Crystal,
     PhiSweep,
     build_crystal,
-    crystal_size,
-    orientations,
+    mosaic_domains,
+    orientation_tables,
+    resolve_misset,
     resolve_mosaic,
     resolve_phi,
 )
@@ -41,9 +46,9 @@ from nanobragg.kernel import (
     bragg_terms,
     render_chunk,
 )
+from nanobragg.sampling import choose_oversample
 from nanobragg.setup_log import setup_lines
 from nanobragg.trace import printout_lines, trace_lines
-from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 from nanobragg.workload import Workload, check_workload, max_terms_from, rendered_pixel_count
 
 #: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU: larger chunks gain little
@@ -73,10 +78,6 @@ def default_chunk_elements(device: torch.device | None = None) -> int:
         fitting = int(free_bytes * GPU_MEMORY_SHARE) // CHUNK_BYTES_PER_TERM
         return min(max(fitting, DEFAULT_CHUNK_ELEMENTS), MAX_CHUNK_ELEMENTS)
     return DEFAULT_CHUNK_ELEMENTS
-#: refuse an automatic oversampling above this (C would try to render it)
-MAX_AUTO_OVERSAMPLE = 1000
-WATER_F = 2.57
-WATER_MW = 18.0
 
 
 #: the detector's values a :class:`SimulationReport` shows as plain numbers (C prints them and
@@ -169,8 +170,14 @@ class Simulator:
     def _note(self, stage: str, line: str) -> None:
         self.notes.setdefault(stage, []).append(line)
 
+    def _notes(self, stage: str, lines: list[str]) -> None:
+        for line in lines:
+            self._note(stage, line)
+
     # ------------------------------------------------------------------ set-up
     def _resolve(self) -> None:
+        """Each model resolves itself from its section of the config, in C's order (the
+        shared random stream is drawn by the random misset first, then the mosaic)."""
         cfg = self.config
         det_cfg, beam_cfg, xtal_cfg = cfg.detector, cfg.beam, cfg.crystal
         self.axes = convention_axes(det_cfg.convention, {
@@ -182,30 +189,26 @@ class Simulator:
         self.geometry: DetectorGeometry = resolve_detector(det_cfg, self.axes)
         self.wavelength = as_tensor(beam_cfg.wavelength)
         self.shared_rng = rng.Ran1()
-        misset = self._misset()
+        misset, notes = resolve_misset(xtal_cfg, cfg.seed, self.shared_rng)
+        self._notes("misset", notes)
         self.crystal: Crystal = build_crystal(xtal_cfg, self.wavelength, misset)
         self.phi: PhiSweep = resolve_phi(xtal_cfg)
         spread, domains, warnings = resolve_mosaic(xtal_cfg)
-        self.oversample = self._oversample()
+        self.oversample, notes = choose_oversample(cfg.sampling.oversample, self.crystal,
+                                                   self.wavelength, self.geometry)
+        self._notes("oversample", notes)
         self.workload = self._plan(domains)
-        for w in warnings:
-            self._note("sampling", w)
+        self._notes("sampling", warnings)
         if self.geometry.thickness > 0 and det_cfg.attenuation_length is None:
             self._note("sampling",
                        f"WARNING: setting detector attenuation depth to {self.geometry.mu:g} m")
         self.mosaic_spread, self.mosaic_domains = spread, domains
-        self.umats = torch.from_numpy(
-            rng.mosaic_umats(spread, domains, xtal_cfg.mosaic_seed, self.shared_rng))
-        if isinstance(xtal_cfg.mosaic_spread, torch.Tensor) and spread > 0:
-            self.umats = _differentiable_umats(self.umats, xtal_cfg.mosaic_spread, spread)
+        self.umats = mosaic_domains(xtal_cfg, spread, domains, self.shared_rng)
         self.sources: Sources = build_sources(beam_cfg, self.axes.beam, self.axes.polar)
         self.fluence = fluence_from_config(beam_cfg)
         self.steps = self.workload.steps
         self.structure_factors = self._structure_factors()
-        self.water_background = (
-            WATER_F * WATER_F * R_E_SQR * self.fluence * beam_cfg.water_size ** 3
-            * 1e6 * AVOGADRO / WATER_MW
-        )
+        self.water_background = water_background(beam_cfg, self.fluence)
         self.report = self._make_report()
 
     def _plan(self, domains: int) -> Workload:
@@ -219,46 +222,6 @@ class Simulator:
             mosaic_domains=domains, oversample=self.oversample)
         check_workload(work, self.max_terms, self.chunk_elements, self.device.type, self.device)
         return work
-
-    def _misset(self):
-        xtal = self.config.crystal
-        if xtal.misset_random:
-            seed = xtal.misset_seed if xtal.misset_seed is not None else self.config.seed
-            if seed is None:
-                seed = int(time.time())
-            _, angles = rng.random_misset(seed, self.shared_rng)
-            self._note("misset", "random orientation misset angles: "
-                       + " ".join(f"{a * RTD:f}" for a in angles) + " deg")
-            return tuple(torch.tensor(a, dtype=torch.float64) for a in angles)
-        if xtal.misset is None:
-            return None
-        return tuple(as_tensor(a) for a in xtal.misset)
-
-    def _oversample(self) -> int:
-        xtal, geom = self.crystal, self.geometry
-        sizes = crystal_size(xtal)
-        reciprocal_pixel = value(self.wavelength) * value(geom.distance) / geom.pixel_size
-        ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
-        chosen = self.config.sampling.oversample
-        if (chosen is None or chosen <= 0) and not ratio <= MAX_AUTO_OVERSAMPLE:
-            raise ConfigError(
-                f"automatic oversampling would need {ratio:.3g}x{ratio:.3g} sub-pixels per pixel "
-                f"(crystal {max(sizes) * 1e10:.3g} A, reciprocal pixel "
-                f"{reciprocal_pixel * 1e10:.3g} A): check -lambda, -distance, -pixel and N, "
-                "or give -oversample")
-        recommended = max(math.ceil(ratio), 1) if math.isfinite(ratio) else MAX_AUTO_OVERSAMPLE
-        if chosen is None or chosen <= 0:
-            self._note("oversample", f"auto-selected {recommended}-fold oversampling")
-            return recommended
-        if chosen < recommended:
-            for line in (
-                f"WARNING: maximum dimension of sample is {max(sizes) * 1e10:g} A",
-                f"         but reciprocal pixel size is {reciprocal_pixel * 1e10:g} A",
-                "         intensity may vary significantly across a pixel!",
-                f"         recommend -oversample {recommended} to work around this",
-            ):
-                self._note("oversample", line)
-        return chosen
 
     def reconfigure(self, config: SimulationConfig) -> None:
         """Adopt ``config`` for the next :meth:`run`, keeping the loaded structure factors.
@@ -319,7 +282,8 @@ class Simulator:
         dtype = dtype or self.config.dtype
         dev = self.device
         phi = self.phi.angles()
-        table_eff, table_first = self._orientation_tables(phi)
+        table_eff, table_first = orientation_tables(self.crystal, self.axes.spindle, phi,
+                                                    self.umats, self.config.quirks.phi_carryover)
         xtal = self.crystal
         sf = self._sf_callable()
         inp = KernelInputs(
@@ -371,31 +335,6 @@ class Simulator:
             # keep the graph: every generated wavelength is proportional to lambda0
             lams = lams / value(wl) * wl
         return lams
-
-    def _orientation_tables(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[Phi, Mos, 3, 3] real-space vectors, with C's phi = 0 carry-over when enabled."""
-        spindle = self.axes.spindle
-        true_table = orientations(self.crystal, spindle, phi, self.umats)
-        if not self.config.quirks.phi_carryover:
-            return true_table, true_table
-        zero = (phi == 0).tolist()
-        nonzero = [i for i, z in enumerate(zero) if not z]
-        if not any(zero) or not nonzero:
-            return true_table, true_table
-        eff_src, first_src = [], []
-        for i, z in enumerate(zero):
-            if not z:
-                eff_src.append(i)
-                first_src.append(i)
-                continue
-            earlier = [j for j in nonzero if j < i]
-            eff_src.append(earlier[-1] if earlier else nonzero[-1])
-            first_src.append(earlier[-1] if earlier else -1)
-        eff = true_table[eff_src]
-        identity = orientations(self.crystal, spindle, torch.zeros(1, dtype=phi.dtype),
-                                self.umats)[0]
-        first = torch.stack([true_table[j] if j >= 0 else identity for j in first_src])
-        return eff, first
 
     def _sf_callable(self):
         table = self.structure_factors
@@ -533,13 +472,6 @@ def _leaves(config: SimulationConfig):
                 yield from field_value
             else:
                 yield field_value
-
-
-def _differentiable_umats(umats: torch.Tensor, spread: torch.Tensor, value: float):
-    """Mosaic matrices as smooth functions of the spread: same axes, angles scaled."""
-    from nanobragg.crystal import scale_rotation
-
-    return scale_rotation(umats, spread / value)
 
 
 def simulate(config: SimulationConfig, **kwargs) -> torch.Tensor:
