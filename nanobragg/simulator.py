@@ -420,11 +420,14 @@ class Simulator:
         x0, x1, y0, y1 = g.roi
         slow = torch.arange(g.spixels)
         fast = torch.arange(g.fpixels)
+        mask = self.config.detector.mask
+        if mask is None:  # a rectangle, row by row
+            rows = slow[(slow >= y0) & (slow <= y1)]
+            cols = fast[(fast >= x0) & (fast <= x1)]
+            return rows.repeat_interleave(len(cols)), cols.repeat(len(rows))
         keep = ((fast[None, :] >= x0) & (fast[None, :] <= x1)
                 & (slow[:, None] >= y0) & (slow[:, None] <= y1))
-        mask = self.config.detector.mask
-        if mask is not None:
-            keep &= torch.as_tensor(mask.astype("int64") != 0)
+        keep &= torch.as_tensor(mask.astype("int64") != 0)
         s, f = torch.nonzero(keep, as_tuple=True)
         return s, f
 
@@ -465,10 +468,13 @@ class Simulator:
             if progress is not None:
                 progress(min(start + chunk, total), total)
         g = self.geometry
-        image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
-        if total:
-            image = image.index_put((slow.to(self.device) * g.fpixels + fast.to(self.device),),
-                                    values)
+        if total == g.spixels * g.fpixels:  # every pixel, in memory order
+            image = values
+        else:
+            image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
+            if total:
+                image = image.index_put(
+                    (slow.to(self.device) * g.fpixels + fast.to(self.device),), values)
         self.report.solid_angle = state.omega_sum / self.steps
         fb = state.extra.get("fallback")
         if fb is not None and getattr(fb, "event", None) is not None:
