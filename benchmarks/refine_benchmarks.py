@@ -193,19 +193,26 @@ def memo() -> dict:
     truth = [*base, "-distance", "100", "-Xbeam", "25.6", "-Ybeam", "25.6"]
     start = [*base, "-distance", "100.3", "-Xbeam", "25.63", "-Ybeam", "25.58"]
     with tempfile.TemporaryDirectory() as tmp:
+        # the render (forward only, with the noise image) in the same run: a yardstick that
+        # the machine's load slows down as much as the fit
+        t0 = time.perf_counter()
         run_nanobragg([*truth, "-seed", "1", "-noisefile", "obs.img", "-nopgm"], Path(tmp),
                       log=lambda line: None)
-        t0 = time.perf_counter()
+        render = time.perf_counter() - t0
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = nanobragg.refine([Path(tmp) / "obs.img"], start,
                                   ["distance", "beam_x", "beam_y", "scale"],
                                   start={"scale": 1.2})
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     history = result.history
     optimise = history[-1]["seconds"] if history else 0.0
+    per_iteration = optimise / max(1, result.iterations)
     return {"iterations": result.iterations, "converged": result.converged,
             "evaluations": history[-1]["evaluations"] if history else 0,
-            "seconds_per_iteration": round(optimise / max(1, result.iterations), 3),
-            "seconds_total": round(total, 1),
+            "seconds_per_iteration": round(per_iteration, 3),
+            "render_seconds": round(render, 3),
+            "iteration_over_render": round(per_iteration / render, 2),
+            "seconds_total": round(total, 1), "cpu_seconds_total": round(cpu, 1),
             "parameters": {n: result.parameters[n] for n in result.parameters}}
 
 
@@ -218,7 +225,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     options = parser.parse_args()
     results = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                           "threads": os.environ.get("OMP_NUM_THREADS")}}
+                           "threads": os.environ.get("OMP_NUM_THREADS"),
+                           "load_average_1_5_15_min": [round(v, 2) for v in os.getloadavg()]}}
     jobs = {"memo": memo, "memory": memory, "recovery": lambda: recovery(options.seeds),
             "fref": lambda: structure_factors(options.sets)}
     for name, job in jobs.items():
@@ -226,6 +234,8 @@ def main() -> int:
             t0 = time.perf_counter()
             results[name] = job()
             results[name]["wall_s"] = round(time.perf_counter() - t0, 1)
+            # the machine may be shared: the load after each job says how much
+            results[name]["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
             shown = {k: v for k, v in results[name].items() if k not in ("per_seed", "per_set")}
             print(f"{name}: {json.dumps(shown)}")
     if options.out:
