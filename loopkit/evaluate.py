@@ -12,7 +12,7 @@ from typing import Any
 
 from loopkit.predicates import NUM, Predicate
 from loopkit.pytest_summary import PytestCounts
-from loopkit.runrecord import Outcome
+from loopkit.run.record import Outcome
 
 COMPARE = {">=": operator.ge, "<=": operator.le, "==": operator.eq, "<": operator.lt,
            ">": operator.gt}

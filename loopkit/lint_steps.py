@@ -37,7 +37,7 @@ SEPARATORS = {";", "&", "|", "\n", "(", ")"}
 
 def steps_path(cfg: Config) -> str:
     """The PATH the steps will see: the caller's, after ``[run] path_prepend``."""
-    from loopkit.runflow import prepend_path
+    from loopkit.run.flow import prepend_path
 
     return prepend_path(os.environ.get("PATH", ""), cfg.run.path_prepend, cfg.root)
 

@@ -11,8 +11,8 @@ from loopkit.app import App, pass_app
 from loopkit.commands.memo_cmds import load_memo
 from loopkit.errors import LoopkitError
 from loopkit.requires import SKIPPED
-from loopkit.runflow import RunRequest, execute, exit_code_for
-from loopkit.runplan import (
+from loopkit.run.flow import RunRequest, execute, exit_code_for
+from loopkit.run.plan import (
     PlannedStep,
     memo_run_root,
     parse_selection,
@@ -20,7 +20,7 @@ from loopkit.runplan import (
     selection_record,
     validate_run_root,
 )
-from loopkit.runrecord import RunRecord
+from loopkit.run.record import RunRecord
 
 
 class Seconds(click.ParamType):

@@ -10,7 +10,7 @@ from loopkit.errors import LoopkitError, RefusedError
 from loopkit.fsio import locked, write_document
 from loopkit.ops.docs import load_archive, load_ledger
 from loopkit.parsers.ledger import max_attempt
-from loopkit.runrecord import SKIPPED, find_run, load_run, partial_reasons
+from loopkit.run.record import SKIPPED, find_run, load_run, partial_reasons
 from loopkit.scrub import clean_text
 from loopkit.writers.ledger import NewAttempt, insert_attempt, render_ledger
 

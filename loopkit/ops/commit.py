@@ -13,7 +13,7 @@ from loopkit.errors import LoopkitError, RefusedError
 from loopkit.ops.docs import plan_files
 from loopkit.ops.gate import cited_runs
 from loopkit.ops.overrides import overrides_rel
-from loopkit.runrecord import find_run
+from loopkit.run.record import find_run
 from loopkit.scrub import Redactor, clean_text, file_findings
 
 FORBIDDEN = ("Generated with [Claude Code]", "🤖")

@@ -20,7 +20,7 @@ from loopkit.ops.docs import load_archive, plan_files
 from loopkit.ops.overrides import is_recorded, overrides_rel
 from loopkit.parsers.ledger import parse_ledger
 from loopkit.parsers.plan import parse_plan
-from loopkit.runrecord import find_run
+from loopkit.run.record import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
 RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")

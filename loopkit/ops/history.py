@@ -14,7 +14,7 @@ from pathlib import Path
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
 from loopkit.ops.docs import load_archive, load_ledger
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import find_run, load_run
 
 
 @dataclass

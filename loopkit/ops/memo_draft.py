@@ -21,7 +21,7 @@ from loopkit.ops.docs import load_archive, load_ledger, resolve_plan
 from loopkit.parsers.ledger import max_attempt
 from loopkit.parsers.memo import memo_focus
 from loopkit.parsers.plan import parse_plan
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import find_run, load_run
 
 OPEN_STATES = (" ", "P", "B")
 CODE_RE = re.compile(r"`([^`]+)`")

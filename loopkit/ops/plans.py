@@ -11,7 +11,7 @@ from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import load_ledger, resolve_plan
 from loopkit.ops.overrides import record_override
 from loopkit.parsers.plan import normalize_state, parse_plan
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import find_run, load_run
 from loopkit.scrub import clean_text
 from loopkit.writers.plan import render_plan, set_task_state
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from loopkit.errors import LoopkitError
 from loopkit.fsio import atomic_write, json_text, read_text
-from loopkit.runlog import verify_run
+from loopkit.run.evidence import verify_run
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -130,7 +130,8 @@ def load_run(path: Path) -> dict[str, Any]:
 def find_run(root: Path, reports: str, run_id: str, verify: bool = True) -> Path:
     """Locate ``<...>/<run_id>/run.json`` under the reports folder (a run folder or run.json
     path inside it is accepted too). With ``verify`` the run must be one loopkit recorded
-    and unchanged since (:func:`loopkit.runlog.verify_run`): evidence cannot be hand-written."""
+    and unchanged since (:func:`loopkit.run.evidence.verify_run`): evidence cannot be
+    hand-written."""
     base = root / reports
     direct = Path(run_id)
     found: Path | None = None

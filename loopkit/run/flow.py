@@ -18,29 +18,29 @@ from rich.markup import escape
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
 from loopkit.evaluate import StepContext, check
-from loopkit.fsio import atomic_write, inside, json_text, sha256_file
+from loopkit.fsio import atomic_write, inside, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
 from loopkit.records import tool_versions
 from loopkit.requires import SKIPPED, unmet
-from loopkit.runlog import RunFolder, record_run
-from loopkit.runner import ShellSession
-from loopkit.runplan import PlannedStep
-from loopkit.runrecord import (
+from loopkit.run.evidence import record_run
+from loopkit.run.plan import PlannedStep
+from loopkit.run.record import (
     STAMP_FORMAT,
     Outcome,
     RunRecord,
     StepRecord,
     compute_verdict,
 )
+from loopkit.run.recorder import Recorder, RunFolder
+from loopkit.run.shell import ShellSession
 from loopkit.scrub import PathScrubber, Redactor
 from loopkit.shellwords import resolve_first_command, search_path, variables_used
 from loopkit.snapshot import env_snapshot, git_snapshot
 from loopkit.summary import render_commands, render_summary
 
 MAX_ARTIFACT_FILES = 500
-RUN_JSON_EVERY_S = 5.0
 TAIL_BYTES = 256 * 1024
 
 
@@ -150,33 +150,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-@dataclass
-class Recorder:
-    """Writes the run folder's own files: redacted and path-scrubbed before serialising,
-    never through a link a step left there, ``run.json`` at most every RUN_JSON_EVERY_S."""
-
-    folder: RunFolder
-    redactor: Redactor
-    scrubber: PathScrubber
-    last_write: float = 0.0
-
-    def clean(self, data: Any) -> Any:
-        return self.scrubber.data(self.redactor.data(data))
-
-    def text(self, rel: str, text: str) -> None:
-        clean = self.scrubber.text(self.redactor.text(text))
-        atomic_write(self.folder.file(rel), clean, follow_links=False)
-
-    def json(self, rel: str, data: Any) -> None:
-        atomic_write(self.folder.file(rel), json_text(self.clean(data)), follow_links=False)
-
-    def run(self, run: RunRecord, force: bool = True) -> None:
-        if force or time.monotonic() - self.last_write >= RUN_JSON_EVERY_S:
-            atomic_write(self.folder.file("run.json"), run.to_json(self.clean),
-                         follow_links=False)
-            self.last_write = time.monotonic()
 
 
 def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
