@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from loopkit.config import Config
+from loopkit.git import Git
 from loopkit.ledger_dates import WrittenAt, late_attempts
 from loopkit.model import Ledger, LedgerItem, Memo, Section
 from loopkit.parsers.common import slugify
@@ -212,10 +213,8 @@ def check_branch(memo: Memo, root: Path) -> list[Finding]:
     branch = memo.field("Branch")
     if branch is None:
         return []
-    out = subprocess.run(["git", "branch", "--show-current"], cwd=root, capture_output=True,
-                         text=True, check=False)
-    current = out.stdout.strip()
-    if out.returncode == 0 and current and current != branch.strip():
+    current = Git(root).output("branch", "--show-current")
+    if current and current != branch.strip():
         line = next(f.line for f in memo.fields if f.key == "Branch")
         return [Finding("error", line, f"Branch {branch!r} but the checkout is on {current!r}")]
     return []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, ParseError
 from loopkit.fsio import read_document
+from loopkit.git import Git
 from loopkit.ledger_dates import blame_times, late_attempts
 from loopkit.lint import Finding
 from loopkit.model import Attempt, LedgerItem
@@ -37,14 +37,11 @@ class GateReport:
 
 
 def git_show(cfg: Config, base: str, rel: str) -> str | None:
-    out = subprocess.run(["git", "show", f"{base}:{rel}"], cwd=cfg.root, capture_output=True,
-                         text=True, check=False)
-    return out.stdout if out.returncode == 0 else None
+    return Git(cfg.root).show(base, rel)
 
 
 def changed_files(cfg: Config, base: str) -> list[str]:
-    out = subprocess.run(["git", "diff", "--name-only", base], cwd=cfg.root, capture_output=True,
-                         text=True, check=False)
+    out = Git(cfg.root).run("diff", "--name-only", base, check=False)
     if out.returncode != 0:
         raise LoopkitError(f"git diff against {base!r} failed: {out.stderr.strip()}")
     return [line for line in out.stdout.splitlines() if line]

@@ -22,11 +22,11 @@ import hmac
 import json
 import os
 import secrets
-import subprocess
 from pathlib import Path
 
 from loopkit.errors import LoopkitError
 from loopkit.fsio import sha256_file
+from loopkit.git import Git
 
 LOG_DIR = ".loopkit"
 LOG_NAME = "runs.jsonl"
@@ -78,10 +78,10 @@ def _recorded(root: Path, rel: str, digest: str) -> bool:
 
 def _committed(root: Path, rel: str) -> bool:
     """``run.json`` and ``sha256.txt`` of the folder are tracked and unchanged since HEAD."""
+    git = Git(root)
     for name in ("run.json", "sha256.txt"):
-        out = subprocess.run(["git", "show", f"HEAD:{rel}/{name}"], cwd=root,
-                             capture_output=True, check=False)
-        if out.returncode != 0 or out.stdout != (root / rel / name).read_bytes():
+        committed = git.show_bytes("HEAD", f"{rel}/{name}")
+        if committed is None or committed != (root / rel / name).read_bytes():
             return False
     return True
 
