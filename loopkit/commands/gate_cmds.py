@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.markup import escape
 
@@ -18,6 +16,7 @@ from loopkit.ops.docs import load_ledger, plan_files
 from loopkit.ops.gate import run_gate
 from loopkit.parsers.memo import memo_focus, parse_memo
 from loopkit.parsers.plan import parse_plan
+from loopkit.run.record import load_run
 
 
 @click.command("status")
@@ -48,11 +47,12 @@ def status_cmd(app: App, n_runs: int) -> None:
     con.print(f"[bold]Last runs:[/] {len(runs)}")
     for path in runs:
         try:
-            data = json.loads(read_text(path))
-            con.print(f"  {data['run_id']} {data.get('verdict'):<8} {path.parent}",
-                      markup=False, highlight=False)
-        except (ValueError, KeyError):
+            run = load_run(path)
+        except LoopkitError:
             con.print(f"  unreadable {path}", markup=False)
+            continue
+        con.print(f"  {run.run_id} {run.verdict:<8} {path.parent}", markup=False,
+                  highlight=False)
     con.print("[bold]Plans:[/]")
     for path in plan_files(cfg):
         plan = parse_plan(read_text(path), str(path))
