@@ -18,9 +18,9 @@ import subprocess
 from pathlib import Path
 
 from loopkit.config import Config
+from loopkit.expect.parse import parse_expect
 from loopkit.lint import Finding
 from loopkit.model import Memo
-from loopkit.predicates import parse_expect
 from loopkit.shellwords import (
     ASSIGN_RE,
     KNOWN_COMMANDS,
@@ -178,7 +178,7 @@ def check_manual_steps(memo: Memo, cfg: Config) -> list[Finding]:
 
 
 def _known_metric(key: str, metrics: list[str]) -> bool:
-    from loopkit.evaluate import KEY_ALIASES
+    from loopkit.expect.kinds.metrics import KEY_ALIASES
 
     norm = key.lower().replace(" ", "_")
     last = norm.rsplit(".", 1)[-1]

@@ -11,12 +11,12 @@ from rich.markup import escape
 
 from loopkit.app import App, pass_app
 from loopkit.errors import LoopkitError
+from loopkit.expect.parse import parse_expect
 from loopkit.fsio import inside, locked, read_document, write_document
 from loopkit.lint import lint_memo
 from loopkit.model import Memo
 from loopkit.ops.docs import load_ledger
 from loopkit.parsers.memo import memo_focus, parse_do_now, require_memo
-from loopkit.predicates import parse_expect
 from loopkit.shellwords import step_policy
 from loopkit.writers.memo import render_memo
 

@@ -17,7 +17,8 @@ from rich.markup import escape
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
-from loopkit.evaluate import StepContext, check
+from loopkit.expect.all_kinds import check
+from loopkit.expect.context import StepContext
 from loopkit.fsio import atomic_write, inside, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus

@@ -14,8 +14,9 @@ import pytest
 from lk_helpers import Invoke, git
 
 from loopkit.config import EnvSnapshot
-from loopkit.evaluate import StepContext, check
-from loopkit.predicates import parse_expect
+from loopkit.expect.all_kinds import check
+from loopkit.expect.context import StepContext
+from loopkit.expect.parse import parse_expect
 from loopkit.requires import step_requirements, unmet
 from loopkit.scrub import PathScrubber
 from loopkit.snapshot import Redactor, dirty_paths, git_snapshot
