@@ -7,7 +7,7 @@ from typing import Any
 
 from loopkit.config import Config
 from loopkit.git import Git
-from loopkit.scrub import REDACTED, Redactor, matches_name
+from loopkit.scrub import REDACTED, matches_name, secret_name_patterns
 
 SNAPSHOT_TIMEOUT_S = 30.0
 
@@ -41,11 +41,8 @@ def git_snapshot(root: Path) -> dict[str, Any]:
 
 
 def env_snapshot(env: dict[str, str], cfg: Config) -> dict[str, str]:
-    """Only allowlisted variables; secret-looking names and values are redacted."""
-    redactor = Redactor(env, cfg.env_snapshot.redact)
-    out: dict[str, str] = {}
-    for name in sorted(env):
-        if not matches_name(name, cfg.env_snapshot.allow):
-            continue
-        out[name] = REDACTED if redactor.is_secret_name(name) else redactor.text(env[name])
-    return out
+    """Only allowlisted variables, a secret-named one as ``<redacted>``. The values are not
+    redacted here: the run's recorder redacts every record once, as it writes it."""
+    secret = secret_name_patterns(cfg.env_snapshot.redact)
+    return {name: REDACTED if matches_name(name, secret) else env[name]
+            for name in sorted(env) if matches_name(name, cfg.env_snapshot.allow)}

@@ -256,11 +256,7 @@ def _finalize(req: RunRequest, run: RunRecord, writer: Recorder) -> None:
     writer.text("commands.txt", render_commands(run, req))
     writer.json("git.json", run.git)
     writer.text("summary.md", render_summary(run))
-    own = {"run.json", "env.json", "git.json", "summary.md", "commands.txt"}
-    for path in writer.folder.files():
-        if str(path.relative_to(writer.folder.path)) not in own:
-            writer.redactor.file(path)
-            writer.scrubber.file(path)
+    writer.clean_files(exclude={"run.json", "env.json", "git.json", "summary.md", "commands.txt"})
     run.links = writer.folder.links()
     run.artifacts = collect_artifacts(req, writer.folder)
     writer.run(run)

@@ -18,7 +18,7 @@ from typing import Any
 from loopkit.errors import LoopkitError
 from loopkit.fsio import atomic_write, json_text
 from loopkit.run.record import RunRecord
-from loopkit.scrub import PathScrubber, Redactor
+from loopkit.scrub import PathScrubber, Redactor, is_binary, rewrite_file
 
 RUN_JSON_EVERY_S = 5.0
 
@@ -75,6 +75,18 @@ class Recorder:
     def text(self, rel: str, text: str) -> None:
         clean = self.scrubber.text(self.redactor.text(text))
         atomic_write(self.folder.file(rel), clean, follow_links=False)
+
+    def clean_files(self, exclude: set[str]) -> None:
+        """One pass over each file the steps could write (their outputs, the shell's log,
+        whatever they left in the folder): secrets redacted and, in text files, machine
+        paths scrubbed, in a single rewrite. The pump redacted step output as it arrived;
+        this pass is what covers the bytes a step wrote into the folder by itself."""
+        def both(text: str) -> str:
+            return self.scrubber.text(self.redactor.text(text))
+
+        for path in self.folder.files():
+            if str(path.relative_to(self.folder.path)) not in exclude:
+                rewrite_file(path, self.redactor.text if is_binary(path) else both)
 
     def json(self, rel: str, data: Any) -> None:
         atomic_write(self.folder.file(rel), json_text(self.clean(data)), follow_links=False)
