@@ -298,6 +298,3 @@ def collect_artifacts(req: RunRequest, folder: RunFolder) -> list[dict[str, Any]
             for p in unique if p.is_file()]
 
 
-def exit_code_for(verdict: str) -> int:
-    return {"pass": 0, "partial": 3}.get(verdict, 1)
-
