@@ -66,6 +66,8 @@ class KernelInputs:
     device: torch.device
     #: reduce by C's running sum even where plain sums are equal (tests of the reductions)
     force_running_sum: bool = False
+    #: the compiled term sums of plain sums (nanobragg.fused_terms), None for the torch path
+    fused: object = None
 
 
 @dataclass
@@ -165,9 +167,14 @@ def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Ten
     h, k, l are formed in float64 with C's operation order (:func:`split_indices`); the
     lattice factor and the F lookup take what they need of them (:func:`term_arguments`). With
     ``separate``, F_latt, F_cell, the indices and the live mask are kept too (running sums,
-    traces); the terms are the same either way.
+    traces); the terms are the same either way. Plain sums on the CPU take the compiled loop
+    where it applies (``inp.fused``, :mod:`nanobragg.fused_terms`): the terms come back
+    already summed over the orientations, [1, N] in float64, the same sums to rounding.
     """
     first = _first_sweep(evaluated, state)
+    if not separate and inp.fused is not None and inp.fused.applies(scattering):
+        sums = inp.fused(scattering.reshape(-1, 3), first, evaluated)
+        return TermValues(sums[None, :], first_sweep=first)
     split = split_indices(inp, scattering.reshape(-1, 3), first,
                           need_index=separate or inp.interpolate)
     flat_eval = evaluated.reshape(1, -1)

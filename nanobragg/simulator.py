@@ -33,6 +33,7 @@ from nanobragg.crystal import (
 )
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.errors import ConfigError
+from nanobragg.fused_terms import fused_terms
 from nanobragg.geometry3d import as_tensor, value
 from nanobragg.kernel import (
     KernelInputs,
@@ -357,6 +358,9 @@ class Simulator:
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
         """The fused term function of plain sums, compiled for large jobs (accel)."""
+        inp.fused = None if self._needs_grad() else fused_terms(inp, self.structure_factors)
+        if inp.fused is not None:
+            return  # the compiled loop replaces the term function where it applies
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * self.workload.per_pixel,
                                           self._needs_grad())
 
