@@ -346,9 +346,10 @@ def _gpu_name(device: str) -> str | None:
 
 
 def _compiled() -> bool:
-    from nanobragg.miller import compiled_available
+    """The fused term stage (nanobragg/_cterms.c) is built and on."""
+    from nanobragg.fused_terms import fused_available
 
-    return compiled_available()
+    return fused_available()
 
 
 def main() -> int:

@@ -330,9 +330,33 @@ done:
     Py_RETURN_NONE;
 }
 
+/* sines(x: f64[n], out: f64[n], xf: f32[m], outf: f32[m]): out = sin64(x), outf = sinpi32(xf),
+ * for the tests of the two sines */
+static PyObject *sines(PyObject *self, PyObject *args) {
+    PyObject *o[4];
+    Py_buffer v[4];
+    if (!PyArg_ParseTuple(args, "OOOO", &o[0], &o[1], &o[2], &o[3])) return NULL;
+    for (int i = 0; i < 4; i++) {
+        if (get_view(o[i], &v[i], i % 2 ? v[i - 1].len : 0, i % 2) != 0) {
+            for (int j = 0; j < i; j++) PyBuffer_Release(&v[j]);
+            return NULL;
+        }
+    }
+    const double *x = v[0].buf;
+    double *out = v[1].buf;
+    for (Py_ssize_t i = 0; i < v[0].len / (Py_ssize_t)sizeof(double); i++)
+        out[i] = fabs(x[i]) <= SIN_LIMIT ? sin64(x[i]) : sin(x[i]);
+    const float *xf = v[2].buf;
+    float *outf = v[3].buf;
+    for (Py_ssize_t i = 0; i < v[2].len / (Py_ssize_t)sizeof(float); i++) outf[i] = sinpi32(xf[i]);
+    for (int i = 0; i < 4; i++) PyBuffer_Release(&v[i]);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"term_sums", term_sums, METH_VARARGS,
      "per-evaluation sums over the orientations of F_cell^2 F_latt^2 (square shape, nearest F)"},
+    {"sines", sines, METH_VARARGS, "the loop's float64 sine and float32 sin(pi x), for tests"},
     {NULL, NULL, 0, NULL},
 };
 
