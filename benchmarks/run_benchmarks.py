@@ -203,7 +203,8 @@ def import_floor(threads: int, repeats: int) -> float:
 
 
 def arithmetic_limit(threads: int) -> dict:
-    """benchmarks/term_limit.py: terms/s of the per-term math alone, per dtype."""
+    """benchmarks/term_limit.py: terms/s of the per-term math alone, per dtype (the fused
+    loop's where it is built)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import torch
     from term_limit import measure
