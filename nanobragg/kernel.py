@@ -66,6 +66,8 @@ class KernelInputs:
     device: torch.device
     #: reduce by C's running sum even where plain sums are equal (tests of the reductions)
     force_running_sum: bool = False
+    #: the compiled term sums of plain sums (nanobragg.fused_terms), None for the torch path
+    fused: object = None
 
 
 @dataclass
@@ -166,9 +168,31 @@ def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Ten
     h, k, l are formed in float64 with C's operation order (:func:`split_indices`); the
     lattice factor and the F lookup take what they need of them (:func:`term_arguments`). With
     ``separate``, F_latt, F_cell, the indices and the live mask are kept too (running sums,
-    traces); the terms are the same either way.
+    traces); the terms are the same either way. Plain sums on the CPU take the compiled loop
+    where it applies (``inp.fused``, :mod:`nanobragg.fused_terms`): the terms come back
+    already summed over the orientations, [1, N] in float64, the same sums to rounding; a
+    trace then records the torch path's parts beside those sums, so it never changes the image.
     """
     first = _first_sweep(evaluated, state)
+    if _fused_applies(inp, scattering):
+        sums = inp.fused(scattering.reshape(-1, 3), first, evaluated)[None, :]
+        if not separate:
+            return TermValues(sums, first_sweep=first)
+        # a trace: the record from the torch path, the image from the same sums as without it
+        values = _separate_terms(inp, scattering, evaluated, state, first, separate)
+        values.terms = sums
+        return values
+    return _separate_terms(inp, scattering, evaluated, state, first, separate)
+
+
+def _fused_applies(inp: KernelInputs, scattering: torch.Tensor) -> bool:
+    return (inp.fused is not None and not running_sum_needed(inp)
+            and inp.fused.applies(scattering))
+
+
+def _separate_terms(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Tensor,
+                    state: KernelState, first: int | None, separate: bool) -> TermValues:
+    """The torch path of :func:`term_stage`: [K, N] terms, and their parts with ``separate``."""
     split = split_indices(inp, scattering.reshape(-1, 3), first,
                           need_index=separate or inp.interpolate)
     flat_eval = evaluated.reshape(1, -1)
