@@ -155,7 +155,8 @@ class BeamConfig:
     hdivsteps: int | None = None
     vdivsteps: int | None = None
     round_div: bool = True
-    #: rows of (X, Y, Z, I, lambda) with NaN for missing columns (C: -sourcefile).
+    #: rows of (X, Y, Z, I, lambda) with NaN for missing columns (C: -sourcefile): an array,
+    #: or a table file parsed on first use (nanobragg.io.table.TextTable).
     sources: np.ndarray | None = None
     #: Kahn polarization factor (0 = unpolarized), or no polarization term at all.
     kahn_factor: float = 0.0
@@ -311,7 +312,9 @@ def validate(config: SimulationConfig) -> list[Note]:
         if cross < 1e-6:
             raise ConfigError("-fdet_vector and -sdet_vector are parallel")
     _validate_crystal(xtal)
-    if beam.sources is not None:
+    # a table read from a file checks its rows (with file:line) when first parsed, after the
+    # render's term count (see nanobragg.io.table); an array given here is checked now
+    if beam.sources is not None and not getattr(beam.sources, "checks_rows_when_read", False):
         bad = bad_source_row(beam.sources)
         if bad is not None:
             row, problem = bad
