@@ -16,6 +16,7 @@ import torch
 from nanobragg.config import BeamConfig
 from nanobragg.errors import WorkloadError
 from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, unitize, value
+from nanobragg.units import AVOGADRO, R_E_SQR
 
 SOURCE_DISTANCE = 10.0  # m, fixed in C
 #: a larger divergence grid is refused before it is built (its tables alone take gigabytes)
@@ -199,3 +200,15 @@ def polarization_factor(
 
 def wavelength_tensor(cfg: BeamConfig) -> torch.Tensor:
     return as_tensor(cfg.wavelength)
+
+
+#: water: structure factor (e-) and molecular weight (g/mol) C uses for -water
+WATER_F = 2.57
+WATER_MW = 18.0
+
+
+def water_background(cfg: BeamConfig, fluence: float) -> float:
+    """The background term ``-water`` adds to every pixel term (C's formula and order):
+    F² r_e² fluence size³ 10⁶ N_A / MW, for a cube of water ``water_size`` on a side."""
+    return (WATER_F * WATER_F * R_E_SQR * fluence * cfg.water_size ** 3
+            * 1e6 * AVOGADRO / WATER_MW)

@@ -10,10 +10,12 @@ regenerated from those.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import torch
 
+from nanobragg import rng
 from nanobragg.config import CrystalConfig, CrystalShape
 from nanobragg.geometry3d import (
     as_tensor,
@@ -254,3 +256,58 @@ def scale_rotation(umats: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
                           theta[:, None])  # rows: rotated unit vectors = columns of U
     rebuilt = rebuilt.transpose(-1, -2)
     return torch.where((sin_t > 0)[:, None, None], rebuilt, umats)
+
+
+def resolve_misset(cfg: CrystalConfig, noise_seed: int | None, shared_rng: rng.Ran1
+                   ) -> tuple[tuple[torch.Tensor, ...] | None, list[str]]:
+    """The misset angles (rad; None: no misset) and C's note for ``-misset random``, which
+    draws from ``-misset_seed`` or else the noise seed (else the time, as C)."""
+    if cfg.misset_random:
+        seed = cfg.misset_seed if cfg.misset_seed is not None else noise_seed
+        if seed is None:
+            seed = int(time.time())
+        _, angles = rng.random_misset(seed, shared_rng)
+        note = ("random orientation misset angles: "
+                + " ".join(f"{a * RTD:f}" for a in angles) + " deg")
+        return tuple(torch.tensor(a, dtype=torch.float64) for a in angles), [note]
+    if cfg.misset is None:
+        return None, []
+    return tuple(as_tensor(a) for a in cfg.misset), []
+
+
+def mosaic_domains(cfg: CrystalConfig, spread: float, domains: int, shared_rng: rng.Ran1
+                   ) -> torch.Tensor:
+    """[domains, 3, 3] rotations of the mosaic domains, drawn as C draws them (after
+    :func:`resolve_mosaic`); smooth in the spread when the config's spread is a tensor."""
+    umats = torch.from_numpy(rng.mosaic_umats(spread, domains, cfg.mosaic_seed, shared_rng))
+    if isinstance(cfg.mosaic_spread, torch.Tensor) and spread > 0:
+        umats = scale_rotation(umats, cfg.mosaic_spread / spread)
+    return umats
+
+
+def orientation_tables(crystal: Crystal, spindle: torch.Tensor, phi: torch.Tensor,
+                       umats: torch.Tensor, carryover: bool
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """[Phi, Mos, 3, 3] real-space vectors used for each phi step, and those of the first
+    pixel; with ``carryover`` (quirk ``phi_carryover``) C's phi = 0 steps reuse the last
+    nonzero step's orientation, except at the very first pixel."""
+    true_table = orientations(crystal, spindle, phi, umats)
+    if not carryover:
+        return true_table, true_table
+    zero = (phi == 0).tolist()
+    nonzero = [i for i, z in enumerate(zero) if not z]
+    if not any(zero) or not nonzero:
+        return true_table, true_table
+    eff_src, first_src = [], []
+    for i, z in enumerate(zero):
+        if not z:
+            eff_src.append(i)
+            first_src.append(i)
+            continue
+        earlier = [j for j in nonzero if j < i]
+        eff_src.append(earlier[-1] if earlier else nonzero[-1])
+        first_src.append(earlier[-1] if earlier else -1)
+    eff = true_table[eff_src]
+    identity = orientations(crystal, spindle, torch.zeros(1, dtype=phi.dtype), umats)[0]
+    first = torch.stack([true_table[j] if j >= 0 else identity for j in first_src])
+    return eff, first

@@ -11,7 +11,8 @@ Resolution follows the C program step by step (``docs/geometry.md``):
 3. ``ratio = beam . R(odet)``: distance and close_distance from each other;
 4. SAMPLE pivot: pix0 from the near point, then rotated with the detector; BEAM pivot: pix0
    placed so that the direct beam hits (Fbeam, Sbeam) on the rotated detector;
-5. Fclose, Sclose, Fbeam, Sbeam, ORGX/ORGY and the DIALS origin recomputed from pix0.
+5. Fclose, Sclose, Fbeam, Sbeam, ORGX/ORGY and the DIALS origin recomputed from pix0: the
+   resolved :class:`DetectorGeometry` stores only the frame and derives them on demand.
 """
 
 from __future__ import annotations
@@ -82,7 +83,13 @@ def convention_axes(
 
 @dataclass
 class DetectorGeometry:
-    """A resolved detector: everything the kernel and the output headers need (SI units)."""
+    """A resolved detector, stored as its frame (SI units; dxtbx's ``Panel`` is the model).
+
+    The frame is the corner of pixel (0, 0) (``pix0``, the origin) and the rotated unit vectors
+    ``fdet``, ``sdet``, ``odet`` (fast, slow, normal). Everything C recomputes from ``pix0``
+    after placing the detector (near point, distances, beam centre, ORGX/ORGY, the DIALS
+    origin) is derived from the frame below, with C's expressions, so no copy can drift.
+    """
 
     fpixels: int
     spixels: int
@@ -95,20 +102,15 @@ class DetectorGeometry:
     odet: torch.Tensor
     pix0: torch.Tensor
     beam: torch.Tensor
-    distance: torch.Tensor
-    close_distance: torch.Tensor
-    #: direct-beam and near-point coordinates on the detector plane (m)
-    fbeam: torch.Tensor
-    sbeam: torch.Tensor
-    fclose: torch.Tensor
-    sclose: torch.Tensor
+    #: C's ``ratio``: beam . normal *before* the two-theta rotation; C's distance is
+    #: close_distance / ratio, so with two-theta it is not the frame's own beam . odet
+    ratio: torch.Tensor
+    #: beam centre and near point in the convention's frame, as given (Xbeam, Ybeam, Xclose,
+    #: Yclose): C prints them but does not recompute them from pix0
     beam_x: torch.Tensor
     beam_y: torch.Tensor
     close_x: torch.Tensor
     close_y: torch.Tensor
-    orgx: torch.Tensor
-    orgy: torch.Tensor
-    dials_origin_mm: torch.Tensor
     convention: Convention
     pivot: Pivot
     pivot_requested: Pivot
@@ -122,6 +124,73 @@ class DetectorGeometry:
     thickness: float
     #: inclusive (fast_min, fast_max, slow_min, slow_max)
     roi: tuple[int, int, int, int]
+
+    @property
+    def origin(self) -> torch.Tensor:
+        """dxtbx's name for ``pix0``."""
+        return self.pix0
+
+    @property
+    def close_distance(self) -> torch.Tensor:
+        """Sample to detector plane along the normal (m)."""
+        return dot(self.pix0, self.odet)
+
+    @property
+    def distance(self) -> torch.Tensor:
+        """C's ``distance``: sample to the detector plane along the beam (m)."""
+        return self.close_distance / self.ratio
+
+    @property
+    def fclose(self) -> torch.Tensor:
+        """Near point (foot of the normal from the sample) along fdet from pix0 (m)."""
+        return -dot(self.pix0, self.fdet)
+
+    @property
+    def sclose(self) -> torch.Tensor:
+        return -dot(self.pix0, self.sdet)
+
+    @property
+    def fbeam(self) -> torch.Tensor:
+        """Direct-beam spot along fdet from pix0 (m)."""
+        return dot(self.fdet, self._beam_spot())
+
+    @property
+    def sbeam(self) -> torch.Tensor:
+        return dot(self.sdet, self._beam_spot())
+
+    def _beam_spot(self) -> torch.Tensor:
+        """pix0 to where the direct beam crosses the plane (C: ``distance*beam - pix0``)."""
+        return (self.close_distance / self.ratio) * self.beam - self.pix0
+
+    @property
+    def orgx(self) -> torch.Tensor:
+        """XDS ORGX: the near point in pixels."""
+        return self.fclose / self.pixel_size + 0.5
+
+    @property
+    def orgy(self) -> torch.Tensor:
+        return self.sclose / self.pixel_size + 0.5
+
+    @property
+    def dials_origin_mm(self) -> torch.Tensor:
+        """pix0 in DIALS' lab frame (mm)."""
+        pix0 = self.pix0
+        return 1000.0 * torch.stack([pix0[2], pix0[1], -pix0[0]])
+
+
+@dataclass(frozen=True)
+class _Centres:
+    """Near point and direct-beam spot on the detector before it is placed (m), and the
+    convention-frame values they came from."""
+
+    fclose: torch.Tensor
+    sclose: torch.Tensor
+    fbeam: torch.Tensor
+    sbeam: torch.Tensor
+    beam_x: torch.Tensor
+    beam_y: torch.Tensor
+    close_x: torch.Tensor
+    close_y: torch.Tensor
 
 
 def _pixel_counts(cfg: DetectorConfig) -> tuple[int, int, float, float]:
@@ -180,6 +249,31 @@ def _beam_centre_defaults(cfg: DetectorConfig, px: float, det_f: float, det_s: f
     return bx, by, bx, by
 
 
+def _centres(cfg: DetectorConfig, det_f: float, det_s: float) -> _Centres:
+    """Near point from ORGX/ORGY or the detector centre, beam centre by convention (CUSTOM:
+    the near point is the beam centre)."""
+    px = cfg.pixel_size
+    fclose = as_tensor((as_tensor(cfg.orgx) - 0.5) * px if cfg.orgx is not None else det_f / 2)
+    sclose = as_tensor((as_tensor(cfg.orgy) - 0.5) * px if cfg.orgy is not None else det_s / 2)
+    close_x = as_tensor(fclose if cfg.close_x is None else cfg.close_x)
+    close_y = as_tensor(sclose if cfg.close_y is None else cfg.close_y)
+    bx, by, fbeam, sbeam = _beam_centre_defaults(cfg, px, det_f, det_s, close_x, close_y)
+    bx, by, fbeam, sbeam = (as_tensor(v) for v in (bx, by, fbeam, sbeam))
+    if cfg.convention is Convention.CUSTOM:
+        fclose, sclose = bx, by
+    return _Centres(fclose, sclose, fbeam, sbeam, bx, by, close_x, close_y)
+
+
+def _pivots(cfg: DetectorConfig) -> tuple[Pivot, Pivot]:
+    """(pivot used, pivot requested): XDS and DIALS force SAMPLE, the others but CUSTOM BEAM."""
+    requested = cfg.pivot or Pivot.BEAM
+    if cfg.convention in (Convention.XDS, Convention.DIALS):
+        return Pivot.SAMPLE, requested
+    if cfg.convention is Convention.CUSTOM:
+        return requested, requested
+    return Pivot.BEAM, requested
+
+
 def resolve_detector(cfg: DetectorConfig, axes: ConventionAxes | None = None
                      ) -> DetectorGeometry:
     """Turn a :class:`DetectorConfig` into a :class:`DetectorGeometry` (C's set-up order).
@@ -187,37 +281,16 @@ def resolve_detector(cfg: DetectorConfig, axes: ConventionAxes | None = None
     ``axes`` are the convention's vectors with any CUSTOM overrides (beam included); by default
     they come from ``cfg`` alone.
     """
-    px = cfg.pixel_size
     fpixels, spixels, det_f, det_s = _pixel_counts(cfg)
-    fclose = as_tensor((as_tensor(cfg.orgx) - 0.5) * px if cfg.orgx is not None else det_f / 2)
-    sclose = as_tensor((as_tensor(cfg.orgy) - 0.5) * px if cfg.orgy is not None else det_s / 2)
-    close_x = as_tensor(fclose if cfg.close_x is None else cfg.close_x)
-    close_y = as_tensor(sclose if cfg.close_y is None else cfg.close_y)
-    bx, by, fbeam, sbeam = _beam_centre_defaults(cfg, px, det_f, det_s, close_x, close_y)
-    bx, by, fbeam, sbeam = (as_tensor(v) for v in (bx, by, fbeam, sbeam))
-
-    requested = cfg.pivot or Pivot.BEAM
-    if cfg.convention in (Convention.XDS, Convention.DIALS):
-        pivot = Pivot.SAMPLE
-    elif cfg.convention is Convention.CUSTOM:
-        pivot = requested
-        fclose, sclose = bx, by
-    else:
-        pivot = Pivot.BEAM
+    centres = _centres(cfg, det_f, det_s)
+    pivot, requested = _pivots(cfg)
     if axes is None:
         axes = convention_axes(cfg.convention, {
             "fdet": cfg.fdet_vector, "sdet": cfg.sdet_vector, "odet": cfg.odet_vector,
             "twotheta_axis": cfg.twotheta_axis,
         })
-    return _place_detector(cfg, axes, axes.beam, pivot, requested, fpixels, spixels, det_f,
-                           det_s, fclose, sclose, fbeam, sbeam, bx, by, close_x, close_y)
-
-
-def _place_detector(cfg, axes, beam, pivot, requested, fpixels, spixels, det_f, det_s,
-                    fclose, sclose, fbeam, sbeam, bx, by, close_x, close_y) -> DetectorGeometry:
-    px = cfg.pixel_size
     rx, ry, rz, tt = (as_tensor(a) for a in (cfg.rotx, cfg.roty, cfg.rotz, cfg.twotheta))
-    ratio = dot(beam, rotate_xyz(axes.odet, rx, ry, rz))
+    ratio = dot(axes.beam, rotate_xyz(axes.odet, rx, ry, rz))
     if abs(value(ratio)) < 1e-12:
         # C substitutes DBL_MIN and renders a detector plane through the sample: refuse instead
         raise ConfigError("the beam is parallel to the detector plane (beam vector . detector "
@@ -226,33 +299,25 @@ def _place_detector(cfg, axes, beam, pivot, requested, fpixels, spixels, det_f, 
         close = torch.abs(ratio * as_tensor(cfg.distance))
     else:
         close = as_tensor(cfg.close_distance)
-    distance = close / ratio
 
     def orient(v: torch.Tensor) -> torch.Tensor:
         return rotate_axis(rotate_xyz(v, rx, ry, rz), axes.twotheta_axis, tt)
 
     fdet, sdet, odet = orient(axes.fdet), orient(axes.sdet), orient(axes.odet)
+    c = centres
     if pivot is Pivot.SAMPLE:
-        pix0 = orient(-fclose * axes.fdet - sclose * axes.sdet + close * axes.odet)
-    else:
-        pix0 = -fbeam * fdet - sbeam * sdet + distance * beam
-
-    fclose, sclose, close = -dot(pix0, fdet), -dot(pix0, sdet), dot(pix0, odet)
-    hit = (close / ratio) * beam - pix0
-    fbeam, sbeam = dot(fdet, hit), dot(sdet, hit)
-    distance = close / ratio
-    dials = 1000.0 * torch.stack([pix0[2], pix0[1], -pix0[0]])
+        pix0 = orient(-c.fclose * axes.fdet - c.sclose * axes.sdet + close * axes.odet)
+    else:  # the direct beam hits (Fbeam, Sbeam) at the given distance
+        pix0 = -c.fbeam * fdet - c.sbeam * sdet + (close / ratio) * axes.beam
     steps, step, mu, thick = _thickness(cfg)
-    roi = _roi(cfg.roi, fpixels, spixels)
     return DetectorGeometry(
-        fpixels=fpixels, spixels=spixels, pixel_size=px, detsize_f=det_f, detsize_s=det_s,
-        fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, beam=beam, distance=distance,
-        close_distance=close, fbeam=fbeam, sbeam=sbeam, fclose=fclose, sclose=sclose,
-        beam_x=bx, beam_y=by, close_x=close_x, close_y=close_y,
-        orgx=fclose / px + 0.5, orgy=sclose / px + 0.5, dials_origin_mm=dials,
+        fpixels=fpixels, spixels=spixels, pixel_size=cfg.pixel_size, detsize_f=det_f,
+        detsize_s=det_s, fdet=fdet, sdet=sdet, odet=odet, pix0=pix0, beam=axes.beam,
+        ratio=ratio, beam_x=c.beam_x, beam_y=c.beam_y, close_x=c.close_x, close_y=c.close_y,
         convention=cfg.convention, pivot=pivot, pivot_requested=requested, twotheta=tt,
         curved=cfg.curved, point_pixel=cfg.point_pixel,
-        thicksteps=steps, thickstep=step, mu=mu, thickness=thick, roi=roi,
+        thicksteps=steps, thickstep=step, mu=mu, thickness=thick,
+        roi=_roi(cfg.roi, fpixels, spixels),
     )
 
 
@@ -299,6 +364,58 @@ def subpixel_positions(
     if geom.curved:
         pos = _curve(pos, geom)
     return pos.to(dtype)
+
+
+def subpixel_components(
+    geom: DetectorGeometry, slow: torch.Tensor, fast: torch.Tensor, oversample: int
+) -> torch.Tensor:
+    """Lab positions of every sub-pixel centre of every layer, component first: float64
+    [3, P, T, Sub] (Sub = oversample² in (subS, subF) order), the values of
+    :func:`subpixel_positions` bit for bit.
+
+    On a flat detector the position is separable: ``Fdet·fdet`` depends only on the sub-pixel
+    column, ``Sdet·sdet`` only on its row, so those products are computed once per column and
+    row of the detector and gathered, and only C's three additions
+    ``((Fdet·fdet + Sdet·sdet) + Odet·odet) + pix0`` run per sub-pixel, on contiguous rows.
+    """
+    if geom.curved:
+        layers = [subpixel_positions(geom, slow, fast, oversample, t, torch.float64)
+                  .reshape(len(slow), oversample * oversample, 3)
+                  for t in range(geom.thicksteps)]
+        return torch.stack(layers, dim=1).permute(3, 0, 1, 2)
+    dev, f64 = slow.device, torch.float64
+    f_vec, s_vec, o_vec, pix0 = (v.to(dev, f64) for v in (geom.fdet, geom.sdet, geom.odet,
+                                                         geom.pix0))
+    sub = geom.pixel_size / oversample
+    # sub-pixel column and row indices, [P, S, S]: fast*os + subF and slow*os + subS
+    if oversample == 1:
+        cols, rows = fast[:, None, None], slow[:, None, None]
+    else:
+        offs = torch.arange(oversample, device=dev)
+        cols = (fast[:, None, None] * oversample + offs[None, None, :]).expand(-1, oversample, -1)
+        rows = (slow[:, None, None] * oversample + offs[None, :, None]).expand(-1, -1, oversample)
+    along_f = _axis_products(sub, cols, f_vec)
+    along_s = _axis_products(sub, rows, s_vec)
+    odet_m = torch.tensor([t * geom.thickstep for t in range(geom.thicksteps)], dtype=f64,
+                          device=dev)
+    along_o = o_vec[:, None, None, None] * odet_m[None, None, :, None]  # [3, 1, T, 1]
+    return ((along_f + along_s) + along_o) + pix0[:, None, None, None]
+
+
+def _axis_products(sub: float, index: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """(sub·i + sub/2)·axis for sub-pixel indices ``index`` [P, S, S]: [3, P, 1, S·S], each
+    product formed once per distinct index (a detector row or column) and gathered."""
+    n = int(index.max()) + 1 if index.numel() else 1
+    metres = sub * torch.arange(n, dtype=torch.float64, device=index.device) + sub / 2.0
+    table = axis[:, None] * metres[None, :]  # [3, n]
+    flat = index.reshape(-1)
+    if table.requires_grad:
+        gathered = table.index_select(1, flat)
+    else:  # one 1-D gather per component into its row: ~20x faster than along dim 1
+        gathered = torch.empty((3, flat.numel()), dtype=table.dtype, device=table.device)
+        for c in range(3):
+            torch.index_select(table[c], 0, flat, out=gathered[c])
+    return gathered.reshape(3, index.shape[0], 1, -1)
 
 
 def _curve(pos: torch.Tensor, geom: DetectorGeometry) -> torch.Tensor:

@@ -125,23 +125,23 @@ def _summary_lines(sim) -> list[str]:
     if g.point_pixel:
         lines.append("  pixel obliquity effect disabled")
     polar_normal = cross(g.beam, sim.axes.polar)
-    x0, x1, y0, y1 = r.roi
+    x0, x1, y0, y1 = g.roi
     lines += [
         f"  incident fluence: {r.fluence:g} photons/m^2",
-        f"  distance={r.distance:g} detsize={r.detsize_f:g}x{r.detsize_s:g}  "
-        f"pixel={r.pixel_size:g} meters ({r.fpixels}x{r.spixels} pixels)",
+        f"  distance={_g(g.distance)} detsize={g.detsize_f:g}x{g.detsize_s:g}  "
+        f"pixel={g.pixel_size:g} meters ({g.fpixels}x{g.spixels} pixels)",
         f"  sensor is {g.thickness:g} m thick in {g.thicksteps} layers with mu= {g.mu:g}",
-        f"  Xbeam={r.beam_x:g} Ybeam={r.beam_y:g}",
-        f"  Fbeam={r.fbeam:g} Sbeam={r.sbeam:g}",
-        f"  Xclose={r.close_x:g} Yclose={r.close_y:g}",
-        f"  Fclose={r.fclose:g} Sclose={r.sclose:g}",
+        f"  Xbeam={_g(g.beam_x)} Ybeam={_g(g.beam_y)}",
+        f"  Fbeam={_g(g.fbeam)} Sbeam={_g(g.sbeam)}",
+        f"  Xclose={_g(g.close_x)} Yclose={_g(g.close_y)}",
+        f"  Fclose={_g(g.fclose)} Sclose={_g(g.sclose)}",
         f"  DIRECTION_OF_DETECTOR_X-AXIS= {_vec(g.fdet)}",
         f"  DIRECTION_OF_DETECTOR_Y-AXIS= {_vec(g.sdet)}",
         f"  DIRECTION_OF_DETECTOR_Z-AXIS= {_vec(g.odet)}",
         f"  INCIDENT_BEAM_DIRECTION= {_vec(g.beam)}",
         f"  spindle ROTATION_AXIS= {_vec(sim.axes.spindle)}",
         f"  POLARIZATION_PLANE_NORMAL= {_vec(polar_normal)}",
-        f"  dials origin= {_vec(r.dials_origin_mm)}",
+        f"  dials origin= {_vec(g.dials_origin_mm)}",
         f"  roi: {x0} < x < {x1} && {y0} < y < {y1}",
         f"  hdivrange={src.hdivrange:g} hdivstep={src.hdivstep:g}  radians",
         f"  vdivrange={src.vdivrange:g} vdivstep={src.vdivstep:g}  radians",

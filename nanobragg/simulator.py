@@ -9,30 +9,37 @@
 
 from __future__ import annotations
 
-import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import torch
 
 from nanobragg import rng
 from nanobragg.accel import maybe_compile
-from nanobragg.beam import Sources, build_sources, count_sources, fluence_from_config
+from nanobragg.beam import (
+    Sources,
+    build_sources,
+    count_sources,
+    fluence_from_config,
+    water_background,
+)
 from nanobragg.config import Interpolation, SimulationConfig
 from nanobragg.crystal import (
     Crystal,
     PhiSweep,
     build_crystal,
-    crystal_size,
-    orientations,
+    mosaic_domains,
+    orientation_tables,
+    resolve_misset,
     resolve_mosaic,
     resolve_phi,
 )
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.errors import ConfigError
+from nanobragg.fused_terms import fused_terms
 from nanobragg.geometry3d import as_tensor, value
 from nanobragg.kernel import (
     KernelInputs,
@@ -40,9 +47,9 @@ from nanobragg.kernel import (
     bragg_terms,
     render_chunk,
 )
+from nanobragg.sampling import choose_oversample
 from nanobragg.setup_log import setup_lines
 from nanobragg.trace import printout_lines, trace_lines
-from nanobragg.units import AVOGADRO, R_E_SQR, RTD
 from nanobragg.workload import Workload, check_workload, max_terms_from, rendered_pixel_count
 
 #: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU: larger chunks gain little
@@ -53,6 +60,9 @@ DEFAULT_CHUNK_ELEMENTS = 1 << 20
 #: peak bytes a chunk needs per term, with margin: measured 155-160 B at one term per pixel
 #: (float32 and float64; the per-pixel stage weighs most there), ~50 B at 200 terms per pixel
 CHUNK_BYTES_PER_TERM = 256
+#: with the fused term stage a chunk counts each evaluation as at most this many terms (its
+#: memory follows the evaluations; heavy case: 2^18 evaluations per chunk instead of 2^14)
+FUSED_TERMS_PER_EVALUATION = 4
 #: on a GPU the chunk takes this share of the free device memory, up to MAX_CHUNK_ELEMENTS
 GPU_MEMORY_SHARE = 0.5
 MAX_CHUNK_ELEMENTS = 1 << 26
@@ -72,54 +82,59 @@ def default_chunk_elements(device: torch.device | None = None) -> int:
         fitting = int(free_bytes * GPU_MEMORY_SHARE) // CHUNK_BYTES_PER_TERM
         return min(max(fitting, DEFAULT_CHUNK_ELEMENTS), MAX_CHUNK_ELEMENTS)
     return DEFAULT_CHUNK_ELEMENTS
-#: refuse an automatic oversampling above this (C would try to render it)
-MAX_AUTO_OVERSAMPLE = 1000
-WATER_F = 2.57
-WATER_MW = 18.0
+
+
+#: the detector's values a :class:`SimulationReport` shows as plain numbers (C prints them and
+#: writes them into headers); the detector derives them from its frame, the report only
+#: converts them (enums to their names, tensors to floats or tuples of floats)
+DETECTOR_VALUES = frozenset({
+    "fpixels", "spixels", "pixel_size", "detsize_f", "detsize_s", "distance", "close_distance",
+    "beam_x", "beam_y", "fbeam", "sbeam", "fclose", "sclose", "close_x", "close_y", "orgx",
+    "orgy", "dials_origin_mm", "twotheta", "convention", "pivot", "roi",
+})
 
 
 @dataclass
 class SimulationReport:
-    """Resolved quantities the C program prints or writes into SMV headers (SI units)."""
+    """Resolved quantities the C program prints or writes into headers (SI units).
 
-    fpixels: int = 0
-    spixels: int = 0
-    pixel_size: float = 0.0
-    distance: float = 0.0
-    close_distance: float = 0.0
+    The detector's (``fpixels``, ``distance``, ``fbeam``, ``orgx``, ``pivot``, ... see
+    :data:`DETECTOR_VALUES`) are read from ``detector`` on access, as plain numbers; the rest
+    are the beam, spindle and sampling values and, after a run, what it measured.
+    """
+
+    detector: DetectorGeometry | None = None
     wavelength: float = 0.0
-    beam_x: float = 0.0  # Xbeam (convention frame)
-    beam_y: float = 0.0
-    fbeam: float = 0.0
-    sbeam: float = 0.0
-    fclose: float = 0.0
-    sclose: float = 0.0
-    close_x: float = 0.0
-    close_y: float = 0.0
-    detsize_f: float = 0.0
-    detsize_s: float = 0.0
-    orgx: float = 0.0
-    orgy: float = 0.0
-    dials_origin_mm: tuple[float, float, float] = (0.0, 0.0, 0.0)
     phi0: float = 0.0
     osc: float = 0.0
     phisteps: int = 1
     phistep: float = 0.0
-    twotheta: float = 0.0
     oversample: int = 1
     sources: int = 1
     mosaic_domains: int = 1
     mosaic_spread: float = 0.0
     steps: int = 1
     fluence: float = 0.0
-    convention: str = "mosflm"
-    pivot: str = "beam"
-    #: inclusive ROI actually used (fast_min, fast_max, slow_min, slow_max)
-    roi: tuple[int, int, int, int] = (0, 0, 0, 0)
     #: Σω/steps after a run (C's "solid angle subtended by detector")
     solid_angle: float = 0.0
     interpolation_warning: str | None = None
     lines: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str):
+        # only reached when ``name`` is not a field: the detector's values
+        detector = self.__dict__.get("detector")
+        if name not in DETECTOR_VALUES or detector is None:
+            raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+        return _plain(getattr(detector, name))
+
+
+def _plain(x):
+    """A report value: enum -> its name, 0-d tensor -> float, [n] tensor -> tuple of floats."""
+    if isinstance(x, Enum):
+        return x.value
+    if isinstance(x, torch.Tensor):
+        return value(x) if x.dim() == 0 else tuple(value(v) for v in x)
+    return x
 
 
 class Simulator:
@@ -159,8 +174,14 @@ class Simulator:
     def _note(self, stage: str, line: str) -> None:
         self.notes.setdefault(stage, []).append(line)
 
+    def _notes(self, stage: str, lines: list[str]) -> None:
+        for line in lines:
+            self._note(stage, line)
+
     # ------------------------------------------------------------------ set-up
     def _resolve(self) -> None:
+        """Each model resolves itself from its section of the config, in C's order (the
+        shared random stream is drawn by the random misset first, then the mosaic)."""
         cfg = self.config
         det_cfg, beam_cfg, xtal_cfg = cfg.detector, cfg.beam, cfg.crystal
         self.axes = convention_axes(det_cfg.convention, {
@@ -172,30 +193,26 @@ class Simulator:
         self.geometry: DetectorGeometry = resolve_detector(det_cfg, self.axes)
         self.wavelength = as_tensor(beam_cfg.wavelength)
         self.shared_rng = rng.Ran1()
-        misset = self._misset()
+        misset, notes = resolve_misset(xtal_cfg, cfg.seed, self.shared_rng)
+        self._notes("misset", notes)
         self.crystal: Crystal = build_crystal(xtal_cfg, self.wavelength, misset)
         self.phi: PhiSweep = resolve_phi(xtal_cfg)
         spread, domains, warnings = resolve_mosaic(xtal_cfg)
-        self.oversample = self._oversample()
+        self.oversample, notes = choose_oversample(cfg.sampling.oversample, self.crystal,
+                                                   self.wavelength, self.geometry)
+        self._notes("oversample", notes)
         self.workload = self._plan(domains)
-        for w in warnings:
-            self._note("sampling", w)
+        self._notes("sampling", warnings)
         if self.geometry.thickness > 0 and det_cfg.attenuation_length is None:
             self._note("sampling",
                        f"WARNING: setting detector attenuation depth to {self.geometry.mu:g} m")
         self.mosaic_spread, self.mosaic_domains = spread, domains
-        self.umats = torch.from_numpy(
-            rng.mosaic_umats(spread, domains, xtal_cfg.mosaic_seed, self.shared_rng))
-        if isinstance(xtal_cfg.mosaic_spread, torch.Tensor) and spread > 0:
-            self.umats = _differentiable_umats(self.umats, xtal_cfg.mosaic_spread, spread)
+        self.umats = mosaic_domains(xtal_cfg, spread, domains, self.shared_rng)
         self.sources: Sources = build_sources(beam_cfg, self.axes.beam, self.axes.polar)
         self.fluence = fluence_from_config(beam_cfg)
         self.steps = self.workload.steps
         self.structure_factors = self._structure_factors()
-        self.water_background = (
-            WATER_F * WATER_F * R_E_SQR * self.fluence * beam_cfg.water_size ** 3
-            * 1e6 * AVOGADRO / WATER_MW
-        )
+        self.water_background = water_background(beam_cfg, self.fluence)
         self.report = self._make_report()
 
     def _plan(self, domains: int) -> Workload:
@@ -209,46 +226,6 @@ class Simulator:
             mosaic_domains=domains, oversample=self.oversample)
         check_workload(work, self.max_terms, self.chunk_elements, self.device.type, self.device)
         return work
-
-    def _misset(self):
-        xtal = self.config.crystal
-        if xtal.misset_random:
-            seed = xtal.misset_seed if xtal.misset_seed is not None else self.config.seed
-            if seed is None:
-                seed = int(time.time())
-            _, angles = rng.random_misset(seed, self.shared_rng)
-            self._note("misset", "random orientation misset angles: "
-                       + " ".join(f"{a * RTD:f}" for a in angles) + " deg")
-            return tuple(torch.tensor(a, dtype=torch.float64) for a in angles)
-        if xtal.misset is None:
-            return None
-        return tuple(as_tensor(a) for a in xtal.misset)
-
-    def _oversample(self) -> int:
-        xtal, geom = self.crystal, self.geometry
-        sizes = crystal_size(xtal)
-        reciprocal_pixel = value(self.wavelength) * value(geom.distance) / geom.pixel_size
-        ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
-        chosen = self.config.sampling.oversample
-        if (chosen is None or chosen <= 0) and not ratio <= MAX_AUTO_OVERSAMPLE:
-            raise ConfigError(
-                f"automatic oversampling would need {ratio:.3g}x{ratio:.3g} sub-pixels per pixel "
-                f"(crystal {max(sizes) * 1e10:.3g} A, reciprocal pixel "
-                f"{reciprocal_pixel * 1e10:.3g} A): check -lambda, -distance, -pixel and N, "
-                "or give -oversample")
-        recommended = max(math.ceil(ratio), 1) if math.isfinite(ratio) else MAX_AUTO_OVERSAMPLE
-        if chosen is None or chosen <= 0:
-            self._note("oversample", f"auto-selected {recommended}-fold oversampling")
-            return recommended
-        if chosen < recommended:
-            for line in (
-                f"WARNING: maximum dimension of sample is {max(sizes) * 1e10:g} A",
-                f"         but reciprocal pixel size is {reciprocal_pixel * 1e10:g} A",
-                "         intensity may vary significantly across a pixel!",
-                f"         recommend -oversample {recommended} to work around this",
-            ):
-                self._note("oversample", line)
-        return chosen
 
     def reconfigure(self, config: SimulationConfig) -> None:
         """Adopt ``config`` for the next :meth:`run`, keeping the loaded structure factors.
@@ -296,21 +273,12 @@ class Simulator:
         return table
 
     def _make_report(self) -> SimulationReport:
-        g = self.geometry
-        f = value
         return SimulationReport(
-            fpixels=g.fpixels, spixels=g.spixels, pixel_size=g.pixel_size,
-            distance=f(g.distance), close_distance=f(g.close_distance),
-            wavelength=f(self.wavelength), beam_x=f(g.beam_x), beam_y=f(g.beam_y),
-            fbeam=f(g.fbeam), sbeam=f(g.sbeam), fclose=f(g.fclose), sclose=f(g.sclose),
-            close_x=f(g.close_x), close_y=f(g.close_y), detsize_f=g.detsize_f,
-            detsize_s=g.detsize_s, orgx=f(g.orgx), orgy=f(g.orgy),
-            dials_origin_mm=tuple(f(x) for x in g.dials_origin_mm),
-            phi0=f(self.phi.phi0), osc=self.phi.osc, phisteps=self.phi.steps,
-            phistep=self.phi.step, twotheta=f(g.twotheta), oversample=self.oversample,
+            detector=self.geometry, wavelength=value(self.wavelength),
+            phi0=value(self.phi.phi0), osc=self.phi.osc, phisteps=self.phi.steps,
+            phistep=self.phi.step, oversample=self.oversample,
             sources=len(self.sources.wavelengths), mosaic_domains=self.mosaic_domains,
             mosaic_spread=self.mosaic_spread, steps=self.steps, fluence=self.fluence,
-            convention=g.convention.value, pivot=g.pivot.value, roi=g.roi,
         )
 
     # ------------------------------------------------------------------ rendering
@@ -318,7 +286,8 @@ class Simulator:
         dtype = dtype or self.config.dtype
         dev = self.device
         phi = self.phi.angles()
-        table_eff, table_first = self._orientation_tables(phi)
+        table_eff, table_first = orientation_tables(self.crystal, self.axes.spindle, phi,
+                                                    self.umats, self.config.quirks.phi_carryover)
         xtal = self.crystal
         sf = self._sf_callable()
         inp = KernelInputs(
@@ -357,8 +326,24 @@ class Simulator:
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
         """The fused term function of plain sums, compiled for large jobs (accel)."""
+        inp.fused = None if self._needs_grad() else fused_terms(inp, self.structure_factors)
+        if inp.fused is not None:
+            return  # the compiled loop replaces the term function where it applies
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * self.workload.per_pixel,
                                           self._needs_grad())
+
+    def _chunk_pixels(self, inp: KernelInputs, recording: bool) -> int:
+        """Pixels per chunk: ``chunk_elements`` terms on the torch path. The fused term stage
+        keeps no [K, N] tensor, so its memory follows the evaluations (pixel, layer, sub-pixel,
+        source): a chunk counts each evaluation as at most FUSED_TERMS_PER_EVALUATION terms,
+        which keeps the per-pixel stage's ops long. Not with a trace or a printout, whose
+        chunks record the torch path's [K, N] parts."""
+        per_pixel = self.workload.per_pixel
+        if inp.fused is not None and not recording:
+            orientations = inp.orientations.shape[0] * inp.orientations.shape[1]
+            evaluations = max(1, per_pixel // orientations)
+            per_pixel = min(per_pixel, evaluations * FUSED_TERMS_PER_EVALUATION)
+        return max(1, self.chunk_elements // per_pixel)
 
     def _needs_grad(self) -> bool:
         return any(isinstance(x, torch.Tensor) and x.requires_grad for x in _leaves(self.config))
@@ -370,31 +355,6 @@ class Simulator:
             # keep the graph: every generated wavelength is proportional to lambda0
             lams = lams / value(wl) * wl
         return lams
-
-    def _orientation_tables(self, phi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[Phi, Mos, 3, 3] real-space vectors, with C's phi = 0 carry-over when enabled."""
-        spindle = self.axes.spindle
-        true_table = orientations(self.crystal, spindle, phi, self.umats)
-        if not self.config.quirks.phi_carryover:
-            return true_table, true_table
-        zero = (phi == 0).tolist()
-        nonzero = [i for i, z in enumerate(zero) if not z]
-        if not any(zero) or not nonzero:
-            return true_table, true_table
-        eff_src, first_src = [], []
-        for i, z in enumerate(zero):
-            if not z:
-                eff_src.append(i)
-                first_src.append(i)
-                continue
-            earlier = [j for j in nonzero if j < i]
-            eff_src.append(earlier[-1] if earlier else nonzero[-1])
-            first_src.append(earlier[-1] if earlier else -1)
-        eff = true_table[eff_src]
-        identity = orientations(self.crystal, spindle, torch.zeros(1, dtype=phi.dtype),
-                                self.umats)[0]
-        first = torch.stack([true_table[j] if j >= 0 else identity for j in first_src])
-        return eff, first
 
     def _sf_callable(self):
         table = self.structure_factors
@@ -420,11 +380,14 @@ class Simulator:
         x0, x1, y0, y1 = g.roi
         slow = torch.arange(g.spixels)
         fast = torch.arange(g.fpixels)
+        mask = self.config.detector.mask
+        if mask is None:  # a rectangle, row by row
+            rows = slow[(slow >= y0) & (slow <= y1)]
+            cols = fast[(fast >= x0) & (fast <= x1)]
+            return rows.repeat_interleave(len(cols)), cols.repeat(len(rows))
         keep = ((fast[None, :] >= x0) & (fast[None, :] <= x1)
                 & (slow[:, None] >= y0) & (slow[:, None] <= y1))
-        mask = self.config.detector.mask
-        if mask is not None:
-            keep &= torch.as_tensor(mask.astype("int64") != 0)
+        keep &= torch.as_tensor(mask.astype("int64") != 0)
         s, f = torch.nonzero(keep, as_tuple=True)
         return s, f
 
@@ -444,12 +407,12 @@ class Simulator:
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
         self._attach_term_function(inp, len(slow))
-        chunk = max(1, self.chunk_elements // self.workload.per_pixel)
         state = KernelState()
         total = len(slow)
         values = torch.empty(total, dtype=inp.dtype, device=self.device)
         self.trace = []
         trace_at = self._trace_index(slow, fast, trace_pixel)
+        chunk = self._chunk_pixels(inp, recording=trace_at is not None or printout is not None)
         for start in range(0, total, chunk):
             s = slow[start:start + chunk].to(self.device)
             f = fast[start:start + chunk].to(self.device)
@@ -465,10 +428,13 @@ class Simulator:
             if progress is not None:
                 progress(min(start + chunk, total), total)
         g = self.geometry
-        image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
-        if total:
-            image = image.index_put((slow.to(self.device) * g.fpixels + fast.to(self.device),),
-                                    values)
+        if total == g.spixels * g.fpixels:  # every pixel, in memory order
+            image = values
+        else:
+            image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
+            if total:
+                image = image.index_put(
+                    (slow.to(self.device) * g.fpixels + fast.to(self.device),), values)
         self.report.solid_angle = state.omega_sum / self.steps
         fb = state.extra.get("fallback")
         if fb is not None and getattr(fb, "event", None) is not None:
@@ -532,13 +498,6 @@ def _leaves(config: SimulationConfig):
                 yield from field_value
             else:
                 yield field_value
-
-
-def _differentiable_umats(umats: torch.Tensor, spread: torch.Tensor, value: float):
-    """Mosaic matrices as smooth functions of the spread: same axes, angles scaled."""
-    from nanobragg.crystal import scale_rotation
-
-    return scale_rotation(umats, spread / value)
 
 
 def simulate(config: SimulationConfig, **kwargs) -> torch.Tensor:

@@ -36,25 +36,8 @@ class DetectorImage:
 
 def smv_header_values(report) -> SMVHeaderValues:
     """The int image's SMV header values from a Simulator's report."""
-    return SMVHeaderValues.from_geometry(
-        fpixels=report.fpixels,
-        spixels=report.spixels,
-        pixel_size_m=report.pixel_size,
-        distance_m=report.distance,
-        lambda_m=report.wavelength,
-        xbeam_m=report.beam_x,
-        ybeam_m=report.beam_y,
-        fbeam_m=report.fbeam,
-        sbeam_m=report.sbeam,
-        detsize_s_m=report.detsize_s,
-        dials_origin_mm=report.dials_origin_mm,
-        orgx=report.orgx,
-        orgy=report.orgy,
-        close_distance_m=report.close_distance,
-        phi0_rad=report.phi0,
-        osc_rad=report.osc,
-        detector_twotheta_rad=report.twotheta,
-    )
+    return SMVHeaderValues.from_detector(report.detector, wavelength_m=report.wavelength,
+                                         phi0_rad=report.phi0, osc_rad=report.osc)
 
 
 def noise_of(image: np.ndarray, sim, seed: int, adc: float):

@@ -22,6 +22,7 @@ import re
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -107,6 +108,26 @@ def header_value(keyword: str, header_text: str) -> float:
 # ----------------------------------------------------------------------------------------------
 
 
+class HeaderFrame(Protocol):
+    """What the header needs of a detector (SI units; numbers may be 0-d tensors): its pixel
+    grid and the values it derives from its frame (see ``nanobragg.detector``)."""
+
+    fpixels: int
+    spixels: int
+    pixel_size: float
+    detsize_s: float
+    distance: Any
+    close_distance: Any
+    beam_x: Any
+    beam_y: Any
+    fbeam: Any
+    sbeam: Any
+    orgx: Any
+    orgy: Any
+    dials_origin_mm: Any
+    twotheta: Any
+
+
 @dataclass(frozen=True)
 class SMVHeaderValues:
     """The numbers C writes into an SMV header, in header units, in C's order.
@@ -161,59 +182,41 @@ class SMVHeaderValues:
                        denzo_y_beam=self.denzo_y_beam + 0.0)
 
     @classmethod
-    def from_geometry(
-        cls,
-        *,
-        fpixels: int,
-        spixels: int,
-        pixel_size_m: float,
-        distance_m: float,
-        lambda_m: float,
-        xbeam_m: float,
-        ybeam_m: float,
-        fbeam_m: float,
-        sbeam_m: float,
-        detsize_s_m: float,
-        dials_origin_mm: tuple[float, float, float],
-        orgx: float,
-        orgy: float,
-        close_distance_m: float,
-        phi0_rad: float,
-        osc_rad: float,
-        detector_twotheta_rad: float,
+    def from_detector(
+        cls, detector: HeaderFrame, *, wavelength_m: float, phi0_rad: float, osc_rad: float
     ) -> SMVHeaderValues:
-        """Header values from the C program's internal geometry (SI units, radians).
+        """Header values from a resolved detector (``nanobragg.detector.DetectorGeometry``:
+        SI units, radians; its numbers may be 0-d tensors) and the beam and spindle values.
 
         Evaluates exactly C's expressions (e.g. ``(Sbeam - 0.5*pixel_size)*1000``,
         ``phi0*RTD``) in double, so the printed ``%g`` values match. These are the int
         image's values; :meth:`for_noise_image` gives the noise image's.
         """
+        d = detector
+        px, fbeam, sbeam = float(d.pixel_size), float(d.fbeam), float(d.sbeam)
+        dials = [float(v) for v in d.dials_origin_mm]
         return cls(
-            size1=int(fpixels),
-            size2=int(spixels),
-            pixel_size_mm=pixel_size_m * 1000.0,
-            distance_mm=distance_m * 1000.0,
-            wavelength_A=lambda_m * 1e10,
-            beam_center_x=xbeam_m * 1000.0,
-            beam_center_y=ybeam_m * 1000.0,
-            adxv_center_x=fbeam_m * 1000.0,
-            adxv_center_y=(detsize_s_m - sbeam_m) * 1000.0,
-            mosflm_center_x=(sbeam_m - 0.5 * pixel_size_m) * 1000.0,
-            mosflm_center_y=(fbeam_m - 0.5 * pixel_size_m) * 1000.0,
-            denzo_x_beam=(sbeam_m - 0.0 * pixel_size_m) * 1000.0,
-            denzo_y_beam=(fbeam_m - 0.0 * pixel_size_m) * 1000.0,
-            dials_origin=(
-                float(dials_origin_mm[0]),
-                float(dials_origin_mm[1]),
-                float(dials_origin_mm[2]),
-            ),
-            xds_orgx=float(orgx),
-            xds_orgy=float(orgy),
-            close_distance_mm=close_distance_m * 1000.0,
-            phi_deg=phi0_rad * RTD,
-            osc_start_deg=phi0_rad * RTD,
-            osc_range_deg=osc_rad * RTD,
-            twotheta_deg=detector_twotheta_rad * RTD,
+            size1=int(d.fpixels),
+            size2=int(d.spixels),
+            pixel_size_mm=px * 1000.0,
+            distance_mm=float(d.distance) * 1000.0,
+            wavelength_A=float(wavelength_m) * 1e10,
+            beam_center_x=float(d.beam_x) * 1000.0,
+            beam_center_y=float(d.beam_y) * 1000.0,
+            adxv_center_x=fbeam * 1000.0,
+            adxv_center_y=(float(d.detsize_s) - sbeam) * 1000.0,
+            mosflm_center_x=(sbeam - 0.5 * px) * 1000.0,
+            mosflm_center_y=(fbeam - 0.5 * px) * 1000.0,
+            denzo_x_beam=(sbeam - 0.0 * px) * 1000.0,
+            denzo_y_beam=(fbeam - 0.0 * px) * 1000.0,
+            dials_origin=(dials[0], dials[1], dials[2]),
+            xds_orgx=float(d.orgx),
+            xds_orgy=float(d.orgy),
+            close_distance_mm=float(d.close_distance) * 1000.0,
+            phi_deg=float(phi0_rad) * RTD,
+            osc_start_deg=float(phi0_rad) * RTD,
+            osc_range_deg=float(osc_rad) * RTD,
+            twotheta_deg=float(d.twotheta) * RTD,
         )
 
     @classmethod

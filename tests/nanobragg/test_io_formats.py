@@ -9,6 +9,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -184,27 +185,26 @@ def test_pgm_image_edge_values() -> None:
 
 
 def _memo_geometry_values(**overrides: float) -> SMVHeaderValues:
+    """memo_512's detector values, under the names the detector model gives them."""
     pixel = 0.0001
-    geometry = dict(
+    detector = dict(
         fpixels=512,
         spixels=512,
-        pixel_size_m=pixel,
-        distance_m=0.1,
-        lambda_m=1e-10,
-        xbeam_m=0.02565,
-        ybeam_m=0.02565,
-        fbeam_m=0.02565 + 0.5 * pixel,
-        sbeam_m=0.02565 + 0.5 * pixel,
-        detsize_s_m=512 * pixel,
+        pixel_size=pixel,
+        distance=0.1,
+        beam_x=0.02565,
+        beam_y=0.02565,
+        fbeam=0.02565 + 0.5 * pixel,
+        sbeam=0.02565 + 0.5 * pixel,
+        detsize_s=512 * pixel,
         dials_origin_mm=(-25.7, 25.7, -100.0),
         orgx=257.5,
         orgy=257.5,
-        close_distance_m=0.1,
-        phi0_rad=0.0,
-        osc_rad=1.0 / RTD,
-        detector_twotheta_rad=0.0,
+        close_distance=0.1,
+        twotheta=0.0,
     )
-    return SMVHeaderValues.from_geometry(**{**geometry, **overrides})
+    return SMVHeaderValues.from_detector(SimpleNamespace(**{**detector, **overrides}),
+                                         wavelength_m=1e-10, phi0_rad=0.0, osc_rad=1.0 / RTD)
 
 
 def test_header_from_geometry_matches_memo_512() -> None:
@@ -216,7 +216,7 @@ def test_header_from_geometry_matches_memo_512() -> None:
 
 def test_noise_header_writes_a_negative_zero_beam_as_zero() -> None:
     """C: int image (Sbeam-0.0*px)*1000 prints -0, noise image (Sbeam+0.0*px)*1000 prints 0."""
-    values = _memo_geometry_values(sbeam_m=-0.0, fbeam_m=-0.0)
+    values = _memo_geometry_values(sbeam=-0.0, fbeam=-0.0)
     int_text, noise_text = (smv_header_text(v) for v in (values, values.for_noise_image()))
     assert "DENZO_X_BEAM=-0;\nDENZO_Y_BEAM=-0;" in int_text
     assert "DENZO_X_BEAM=0;\nDENZO_Y_BEAM=0;" in noise_text
