@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nanobragg.cli import cmatch, inputs
+from nanobragg.cli import cmatch
 from nanobragg.config import (
     Convention,
     CrystalShape,
@@ -43,7 +43,9 @@ from nanobragg.config import (
     check_device,
 )
 from nanobragg.errors import ConfigError, NanoBraggError
-from nanobragg.io.smv import SMVImage, c_atof
+from nanobragg.io.matrix import read_matrix
+from nanobragg.io.smv import SMVImage, c_atof, read_smv_input
+from nanobragg.io.table import read_sources, read_stol_table
 
 #: environment variable giving the default of ``-dtype``
 DTYPE_ENV = "NB_PYTORCH_DTYPE"
@@ -391,20 +393,20 @@ def _apply_detector_abs(st: _State, values: list[Any]) -> None:
 
 def _apply_mat(st: _State, values: list[Any]) -> None:
     name = values[0]
-    st.cfg.crystal.amatrix = inputs.read_matrix(st.cwd / name, name)
+    st.cfg.crystal.amatrix = read_matrix(st.cwd / name, name)
     st.cfg.crystal.amatrix_name = name
     st.parsed.mat_file = name
 
 
 def _apply_sourcefile(st: _State, values: list[Any]) -> None:
     name = values[0]
-    st.assign("beam.sources", inputs.read_sources(st.cwd / name, name))
+    st.assign("beam.sources", read_sources(st.cwd / name, name))
     st.parsed.source_file = name
 
 
 def _apply_stol(st: _State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
-    inputs.read_stol_table(st.cwd / values[0], values[0])
+    read_stol_table(st.cwd / values[0], values[0])
     st.parsed.table_files.append((st.current.split()[0], values[0]))
     st.cfg.structure_factors.stol_file = values[0]
 
@@ -923,13 +925,13 @@ def _read_headers(st: _State, argv: list[str], strict: bool) -> None:
     if "-mask" in names:
         st.current = f"-mask {names['-mask']}"
         st.parsed.mask_file = names["-mask"]
-        smv = inputs.read_smv(st.cwd / names["-mask"], names["-mask"])
+        smv = read_smv_input(st.cwd / names["-mask"], names["-mask"])
         _apply_header(st, smv, mask=True)
         st.cfg.detector.mask = np.array(smv.data, dtype=np.uint16)
     if "-img" in names:
         st.current = f"-img {names['-img']}"
         st.parsed.img_file = names["-img"]
-        _apply_header(st, inputs.read_smv(st.cwd / names["-img"], names["-img"]), mask=False)
+        _apply_header(st, read_smv_input(st.cwd / names["-img"], names["-img"]), mask=False)
 
 
 def _apply_header(st: _State, smv: SMVImage, mask: bool) -> None:

@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nanobragg.config import bad_source_row
 from nanobragg.errors import InputFileError
+from nanobragg.io.format import FileFormat
 from nanobragg.io.inputfile import read_input_bytes
 from nanobragg.io.smv import c_atof
 
@@ -200,3 +202,33 @@ def read_table(path: Path, display: str, ncols: int, what: str,
     """Rows of ``ncols`` numbers as C's ``read_text_file`` reads them (see the module
     docstring); NaN = not given. ``check`` returns (row index, problem) for a bad row."""
     return open_table(path, display, ncols, what, check).rows()
+
+
+def read_sources(path: Path, display: str) -> TextTable:
+    """``-sourcefile``: the [n, 5] rows X, Y, Z (m), I, lambda (m); NaN = not given (the engine
+    then uses C's defaults: position along the beam, I = 1, lambda0). Counted now, parsed when
+    the sources are built, so a render refused for its term count never parses them."""
+    return open_table(path, display, 5, "sources", check=bad_source_row)
+
+
+def read_stol_table(path: Path, display: str) -> np.ndarray:
+    """``-stol``/``-4stol``/``-Q``: two columns; C reads them (and exits when the file is
+    missing or empty) but never uses them."""
+    return read_table(path, display, 2, "stol/F values")
+
+
+def table_bytes(rows: np.ndarray) -> bytes:
+    """Rows as space-separated lines (17 significant digits: read back exactly; NaN columns
+    must be trailing, they are left out)."""
+    lines = []
+    for row in np.asarray(rows, dtype=np.float64).tolist():
+        lines.append(" ".join(repr(v) for v in row if not math.isnan(v)) + "\n")
+    return "".join(lines).encode("ascii")
+
+
+SOURCES = FileFormat(
+    name="sources", what="-sourcefile: lines of X Y Z I lambda (C's read_text_file)",
+    read=read_sources, write=table_bytes)
+STOL = FileFormat(
+    name="stol", what="-stol/-4stol/-Q: lines of stol F (read, then unused, as in C)",
+    read=read_stol_table, write=table_bytes)
