@@ -33,19 +33,29 @@ class Executor(Protocol):
 
 
 class InlineExecutor:
-    """Every frame in this process, one after the other, with one Simulator."""
+    """Every frame in this process with one Simulator, in frame order, as a two-stage
+    pipeline: frame i is encoded (noise image, file bytes, hash: C and numpy code that
+    releases the GIL) in a helper thread while torch renders frame i + 1 here."""
 
     workers = 1
 
     def __init__(self, job: SeriesJob) -> None:
         self.renderer = FrameRenderer(job)
+        self.encoder = cf.ThreadPoolExecutor(1, thread_name_prefix="nanobragg-series-encode")
 
     def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
+        encoding = None
         for frame in frames:
-            yield self.renderer.render(frame)
+            image, model = self.renderer.render_image(frame)
+            nxt = self.encoder.submit(self.renderer.encode, image, model, frame)
+            if encoding is not None:
+                yield encoding.result()
+            encoding = nxt
+        if encoding is not None:
+            yield encoding.result()
 
     def close(self) -> None:
-        pass
+        self.encoder.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------------------------
