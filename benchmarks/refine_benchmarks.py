@@ -29,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 sys.path.insert(0, str(ROOT))
@@ -89,7 +87,8 @@ def structure_factors() -> dict:
 
 
 def _pilatus_args() -> list[str]:
-    args = yaml.safe_load((GOLDEN / "pilatus_roi" / "case.yaml").read_text())["args"]
+    from nanobragg.golden import GoldenCase
+    args = GoldenCase.load(GOLDEN / "pilatus_roi").args
     i = args.index("-roi")
     args = args[:i] + args[i + 5:]
     drop = {"-floatfile", "float.bin", "-intfile", "int.img"}

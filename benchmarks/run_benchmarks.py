@@ -33,8 +33,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 # as the nanobragg command does (nanobragg/cli/launch.py): spinning OpenMP workers would distort
 # the warm timings of this process as soon as anything else shares the cores
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -54,7 +52,8 @@ def case_args(name: str) -> tuple[list[str], int]:
                 " -osc 0.5 -phi 0.1 -seed 1")
         return args.split(), 1024 * 1024 * 4 * 10 * 5
     if name == "pilatus":
-        args = yaml.safe_load((GOLDEN / "pilatus_roi" / "case.yaml").read_text())["args"]
+        from nanobragg.golden import GoldenCase
+        args = GoldenCase.load(GOLDEN / "pilatus_roi").args
         i = args.index("-roi")
         args = args[:i] + args[i + 5 :]
         return [a for a in args if a not in ("-floatfile", "float.bin", "-intfile", "int.img")], \

@@ -8,50 +8,19 @@ the C program was run (cwd with a ``data`` link).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import yaml
+
+from nanobragg.golden import GoldenCase as _Case
+from nanobragg.golden import cases_in
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 DATA_DIR = GOLDEN_DIR / "data"
 
 
-@dataclass(frozen=True)
-class GoldenCase:
-    path: Path
-
-    @property
-    def id(self) -> str:
-        return self.path.name
-
-    @cached_property
-    def meta(self) -> dict:
-        return yaml.safe_load((self.path / "case.yaml").read_text())
-
-    @property
-    def args(self) -> list[str]:
-        return list(self.meta["args"])
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        slow, fast = self.meta["shape"]
-        return int(slow), int(fast)
-
-    def has(self, kind: str) -> bool:
-        name = self.meta["outputs"].get(kind)
-        return name is not None and (self.path / name).exists()
-
-    def file(self, kind: str) -> Path:
-        return self.path / self.meta["outputs"][kind]
-
-    def float_image(self) -> np.ndarray:
-        """[slow, fast] float32 image written by ``-floatfile`` (ROI crop for pilatus_roi)."""
-        if self.has("float"):
-            return np.fromfile(self.file("float"), dtype="<f4").reshape(self.shape)
-        return np.load(self.file("float_roi"))
+class GoldenCase(_Case):
+    """The package's case model plus the test-only readers of its outputs."""
 
     def smv(self, kind: str) -> tuple[dict[str, str], np.ndarray]:
         """Header dict and uint16 [slow, fast] data of ``int`` or ``noise``."""
@@ -74,10 +43,7 @@ class GoldenCase:
 
 
 def all_cases() -> list[GoldenCase]:
-    return sorted(
-        (GoldenCase(p) for p in GOLDEN_DIR.iterdir() if (p / "case.yaml").exists()),
-        key=lambda c: c.id,
-    )
+    return [GoldenCase(c.path) for c in cases_in(GOLDEN_DIR)]
 
 
 def case(case_id: str) -> GoldenCase:

@@ -8,11 +8,15 @@ from pathlib import Path
 
 from nanobragg.analysis.render import DTYPES, CaseInput, render_pixel
 from nanobragg.analysis.sweep import dtype_sweep
+from nanobragg.golden import GoldenCaseError
 
 
 def _case(opts: argparse.Namespace) -> CaseInput:
     if opts.golden:
-        return CaseInput.from_golden(Path(opts.golden))
+        try:
+            return CaseInput.from_golden(Path(opts.golden))
+        except GoldenCaseError as exc:  # a bad case directory: one line, not a traceback
+            raise SystemExit(f"error: {exc}") from None
     if not opts.nb_args:
         raise SystemExit("error: give --golden CASE_DIR or nanoBragg arguments after --")
     return CaseInput(args=list(opts.nb_args), cwd=Path.cwd())

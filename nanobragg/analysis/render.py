@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from nanobragg.cli.args import parse_args
+from nanobragg.golden import GoldenCase
 from nanobragg.simulator import Simulator
 
 DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
@@ -25,8 +25,8 @@ class CaseInput:
 
     @classmethod
     def from_golden(cls, case_dir: Path) -> CaseInput:
-        meta = yaml.safe_load((case_dir / "case.yaml").read_text(encoding="utf-8"))
-        return cls(args=[str(a) for a in meta["args"]], cwd=case_dir.parent, golden=case_dir)
+        case = GoldenCase.load(case_dir)
+        return cls(args=case.args, cwd=case_dir.parent, golden=case_dir)
 
     def c_trace_path(self) -> Path | None:
         if self.golden is None:
@@ -38,12 +38,8 @@ class CaseInput:
         """The golden case's float image (float32 [slow, fast]), if it has one."""
         if self.golden is None:
             return None
-        meta = yaml.safe_load((self.golden / "case.yaml").read_text(encoding="utf-8"))
-        name = meta.get("outputs", {}).get("float")
-        if not name or not (self.golden / name).is_file():
-            return None
-        slow, fast = meta["shape"]
-        return np.fromfile(self.golden / name, dtype="<f4").reshape(int(slow), int(fast))
+        case = GoldenCase.load(self.golden)
+        return case.float_image() if case.has("float") else None
 
 
 @dataclass

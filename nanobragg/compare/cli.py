@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from nanobragg.compare import plots, report, scaling
 from nanobragg.compare.core import (
@@ -52,6 +51,7 @@ from nanobragg.compare.trace import (
     read_trace,
     summary,
 )
+from nanobragg.golden import GoldenCase, GoldenCaseError, NotAGoldenCase
 
 MISSING_C = "C binary not found: set NB_C_BIN or pass --c-bin"
 
@@ -407,55 +407,30 @@ def run_images(s: Session) -> int:
     return s.compare(images[0], images[1], (Path(opts.images[0]).name, Path(opts.images[1]).name))
 
 
-def read_case(path: Path) -> dict:
-    """A golden ``case.yaml``: a mapping with ``args`` (a list), ``shape`` (two integers) and
-    ``outputs`` (a mapping); anything else is an :class:`InputError` naming the file."""
-    try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        line = f":{where.line + 1}" if where is not None else ""
-        raise InputError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', None) or exc})"
-                         ) from None
-    if not isinstance(meta, dict):
-        raise InputError(f"{path}: expected a mapping of case fields, got {type(meta).__name__}")
-    for key, kind, what in (("args", list, "a list of nanoBragg arguments"),
-                            ("outputs", dict, "a mapping of output names to files")):
-        if not isinstance(meta.get(key), kind):
-            got = "nothing" if key not in meta else type(meta[key]).__name__
-            raise InputError(f"{path}: '{key}' must be {what}, got {got}")
-    shape = meta.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and v > 0 for v in shape)):
-        raise InputError(f"{path}: 'shape' must be two positive integers [slow, fast], "
-                         f"got {shape!r}")
-    return meta
-
-
 def run_golden(s: Session) -> int:
     opts = s.opts
     case_dir = Path(opts.golden)
-    meta_path = case_dir / "case.yaml"
-    if not meta_path.is_file():
-        raise UsageError(f"{case_dir} is not a golden case directory (no case.yaml)")
-    meta = read_case(meta_path)
-    args = [str(a) for a in meta["args"]]
-    slow, fast = meta["shape"]
-    outputs = meta["outputs"]
-    roi_meta = meta.get("roi")
-    if "float" in outputs:
-        ref = read_image(case_dir / outputs["float"], (slow, fast))
-    elif "float_roi" in outputs:
-        ref = read_image(case_dir / outputs["float_roi"])
+    try:
+        case = GoldenCase.load(case_dir)
+    except NotAGoldenCase as exc:
+        raise UsageError(str(exc)) from None
+    except GoldenCaseError as exc:
+        raise InputError(str(exc)) from None
+    args = case.args
+    meta = case.meta
+    if "float" in case.outputs:
+        ref = read_image(case.file("float"), case.shape)
+    elif "float_roi" in case.outputs:
+        ref = read_image(case.file("float_roi"))
     else:
         raise UsageError(f"{case_dir}: case.yaml lists no float image")
     s.nb_args = args
     s.fields.update(
         nanobragg_args=args,
         golden={
-            "case": meta.get("id", case_dir.name),
+            "case": case.recorded_id,
             "path": str(case_dir.resolve()),
-            "roi": roi_meta,
+            "roi": meta.get("roi"),
         },
         c={
             "source": "golden",
@@ -492,12 +467,10 @@ def run_golden(s: Session) -> int:
     s.fields["py"] = res.summary()
     s.fields["wall_time_py_s"] = round(res.wall_time_s, 4)
     test = res.image
-    if "float" not in outputs and roi_meta:
-        if test.shape != (slow, fast):
+    if case.stores_crop:
+        if test.shape != case.shape:
             return s.compare(ref, test, ("golden", "nanobragg"))  # reported as a mismatch
-        test = crop_roi(
-            test, (roi_meta["xmin"], roi_meta["xmax"], roi_meta["ymin"], roi_meta["ymax"])
-        )
+        test = case.stored_part(test)
     return s.compare(ref, test, (f"golden {meta.get('id', '')}", "nanobragg"))
 
 

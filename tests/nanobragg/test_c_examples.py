@@ -24,6 +24,7 @@ from golden_cases import DATA_DIR, GOLDEN_DIR
 
 from nanobragg.cli.args import parse_args
 from nanobragg.cli.main import main
+from nanobragg.golden import GoldenCase
 from nanobragg.simulator import Simulator
 
 EXAMPLES_DIR = GOLDEN_DIR / "c_examples"
@@ -80,7 +81,7 @@ def _c_stdout(example_id: str) -> str:
 def test_every_example_is_recorded():
     assert sorted(IDS) == sorted(p.name for p in EXAMPLES_DIR.iterdir() if p.is_dir())
     for example_id in IDS:
-        meta = yaml.safe_load((EXAMPLES_DIR / example_id / "case.yaml").read_text())
+        meta = GoldenCase.load(EXAMPLES_DIR / example_id).meta
         digest = hashlib.sha256((EXAMPLES_DIR / example_id / "stdout.log").read_bytes())
         assert meta["sha256"]["stdout.log"] == digest.hexdigest()
 
@@ -97,7 +98,7 @@ def test_setup_equals_what_c_derived_from_the_flags(example, tmp_path):
 @pytest.mark.heavy
 @pytest.mark.parametrize("example", EXAMPLES, ids=IDS)
 def test_render_equals_c_image_and_stdout(example, tmp_path, monkeypatch, capsys):
-    meta = yaml.safe_load((EXAMPLES_DIR / example["id"] / "case.yaml").read_text())
+    meta = GoldenCase.load(EXAMPLES_DIR / example["id"]).meta
     monkeypatch.chdir(_inputs(tmp_path / "py"))
     assert main(["-dtype", "float64", *_args(example)]) == 0
     assert _comparable(capsys.readouterr().out) == _comparable(_c_stdout(example["id"]))

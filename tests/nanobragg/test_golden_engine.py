@@ -23,10 +23,7 @@ CASES = all_cases()
 
 def _crop(case, image: np.ndarray) -> np.ndarray:
     """pilatus_roi stores only its inclusive ROI crop; every other case the whole image."""
-    if case.has("float"):
-        return image
-    roi = case.meta["roi"]
-    return image[roi["ymin"] : roi["ymax"] + 1, roi["xmin"] : roi["xmax"] + 1]
+    return case.stored_part(image)
 
 
 def render(case, dtype: torch.dtype, workdir: Path) -> np.ndarray:
