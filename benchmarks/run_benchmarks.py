@@ -202,7 +202,8 @@ def import_floor(threads: int, repeats: int) -> float:
 
 
 def arithmetic_limit(threads: int) -> dict:
-    """benchmarks/term_limit.py: terms/s of the per-term math alone, per dtype."""
+    """benchmarks/term_limit.py: terms/s of the per-term math alone, per dtype (the fused
+    loop's where it is built)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import torch
     from term_limit import measure
@@ -345,9 +346,10 @@ def _gpu_name(device: str) -> str | None:
 
 
 def _compiled() -> bool:
-    from nanobragg.miller import compiled_available
+    """The fused term stage (nanobragg/_cterms.c) is built and on."""
+    from nanobragg.fused_terms import fused_available
 
-    return compiled_available()
+    return fused_available()
 
 
 def main() -> int:

@@ -1,16 +1,24 @@
 """The limit of the per-term arithmetic on this CPU: terms per second of the core math alone.
 
-One square-shape term with a nearest F is, after the Miller indices: three grating functions
-sin(π rest)/sin(π frac) (six sines, three divisions), their product, and F² F_latt² (float32;
-float64 evaluates C's sin(π N h)/sin(π h) on full indices, the same operation count). This
-runs exactly those vectorised torch operations on blocks small enough to stay in the L2 cache
-(no memory traffic beyond the cache, no index arithmetic, no lookups, no reductions), so the
-result is what the vector units reach on this math with torch's vectorised sin: the kernel's
-warm terms/s divided by this says how far the whole kernel is from its arithmetic.
+One square-shape term is: the Miller indices h, k, l (three 3-dot products in float64),
+three grating functions (float32: sin(π rest)/sin(π frac) on the float64 split; float64: C's
+sin(π N h)/sin(π h) on full indices: six sines, three divisions), their product and
+F² F_latt². Two measurements, both on blocks that stay in the cache (no memory traffic beyond
+it, no F lookup):
 
-    python benchmarks/term_limit.py [--threads 1 2] [--block 16384] [--seconds 1]
+* ``fused`` (the default where ``nanobragg._cterms`` is built): the kernel's own compiled loop
+  (nanobragg/_cterms.c, the indices included) on 2048 evaluations x 50 orientations, default_F
+  only, one block per thread: what the vector units reach on the whole per-term math;
+* ``torch``: the grating functions and squares alone as vectorised torch operations (torch's
+  vectorised sin), the eager torch path's arithmetic without the indices.
 
-Prints one line per dtype and thread count; ``measure()`` is what run_benchmarks.py calls.
+The kernel's warm terms/s divided by this says how far the whole kernel (per-pixel stage,
+lookups, chunking) is from its arithmetic.
+
+    python benchmarks/term_limit.py [--threads 1 2] [--kind fused torch] [--seconds 1]
+
+Prints one line per kind, dtype and thread count; ``measure()`` is what run_benchmarks.py
+calls.
 """
 
 from __future__ import annotations
@@ -44,8 +52,52 @@ def _terms(rests_fracs: list[torch.Tensor], f_cell: float) -> torch.Tensor:
     return f_cell * f_cell * f_latt * f_latt
 
 
+def fused_built() -> bool:
+    from nanobragg.fused_terms import fused_available
+
+    return fused_available()
+
+
 def measure(dtype: torch.dtype, threads: int, block: int = DEFAULT_BLOCK,
-            seconds: float = 1.0) -> float:
+            seconds: float = 1.0, kind: str | None = None) -> float:
+    """Terms per second of ``kind`` (default: ``fused`` where built, else ``torch``)."""
+    kind = kind or ("fused" if fused_built() else "torch")
+    if kind == "fused":
+        return measure_fused(dtype, threads, seconds)
+    return measure_torch(dtype, threads, block, seconds)
+
+
+def measure_fused(dtype: torch.dtype, threads: int, seconds: float = 1.0,
+                  evaluations: int = 2048, orientations: int = 50) -> float:
+    """Terms per second of the compiled loop on one cache-resident block per thread (the loop
+    splits the evaluations over its threads). Best of 3 intervals."""
+    from nanobragg.fused_terms import FusedTerms
+
+    generator = torch.Generator().manual_seed(1)
+    rows = torch.randn(orientations, 9, dtype=torch.float64, generator=generator) * 60
+    s = torch.randn(evaluations * threads, 3, dtype=torch.float64, generator=generator) * 0.5
+    evaluated = torch.ones(len(s), dtype=torch.bool)
+    terms = FusedTerms(rows=rows, rows_first=rows, cells=(10.0, 10.0, 10.0), active=(1, 1, 1),
+                       grid=None, lo=(0, 0, 0), sizes=(0, 0, 0), default_F=300.0,
+                       precision=64 if dtype == torch.float64 else 32, masked=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        terms(s, None, evaluated)
+        best = 0.0
+        for _ in range(3):
+            start, count = time.perf_counter(), 0
+            while time.perf_counter() < start + seconds / 3:
+                terms(s, None, evaluated)
+                count += 1
+            best = max(best, count * len(s) * orientations / (time.perf_counter() - start))
+        return best
+    finally:
+        torch.set_num_threads(before)
+
+
+def measure_torch(dtype: torch.dtype, threads: int, block: int = DEFAULT_BLOCK,
+                  seconds: float = 1.0) -> float:
     """Terms per second of :func:`_terms` over cache-resident blocks, one block per thread
     (Python threads; torch ops release the GIL, and intra-op threading is off so that every
     thread keeps its own block in its core's cache). Best of 3 intervals."""
@@ -81,14 +133,18 @@ def main() -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--block", type=int, default=DEFAULT_BLOCK)
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--kind", nargs="+", choices=["fused", "torch"],
+                        default=["fused", "torch"] if fused_built() else ["torch"])
     opts = parser.parse_args()
     rows = []
-    for dtype in (torch.float32, torch.float64):
-        for threads in opts.threads:
-            rate = measure(dtype, threads, opts.block, opts.seconds)
-            rows.append({"dtype": str(dtype).replace("torch.", ""), "threads": threads,
-                         "terms_per_s": round(rate)})
-            print(f"{rows[-1]['dtype']} threads={threads}: {rate:.3g} terms/s", flush=True)
+    for kind in opts.kind:
+        for dtype in (torch.float32, torch.float64):
+            for threads in opts.threads:
+                rate = measure(dtype, threads, opts.block, opts.seconds, kind)
+                rows.append({"kind": kind, "dtype": str(dtype).replace("torch.", ""),
+                             "threads": threads, "terms_per_s": round(rate)})
+                print(f"{kind} {rows[-1]['dtype']} threads={threads}: {rate:.3g} terms/s",
+                      flush=True)
     print(json.dumps({"cpu_capability": torch.backends.cpu.get_cpu_capability(), "rows": rows}))
     return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from rich.console import Console
 from loopkit.clock import utc_now
 from loopkit.config import Config, load_config
 from loopkit.errors import LoopkitError
+from loopkit.git import Git
 
 
 @dataclass
@@ -28,9 +28,7 @@ class App:
 
 
 def find_root(start: Path) -> Path:
-    out = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start, capture_output=True,
-                         text=True, check=False)
-    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
+    return Git(start).toplevel() or start
 
 
 def parse_now(raw: str | None) -> datetime:

@@ -11,6 +11,7 @@ from rich.console import Console
 from loopkit.app import make_app
 from loopkit.commands.docs_cmds import archive_cmd, attempt, item, ledger, memory, plan
 from loopkit.commands.exec_cmd import exec_cmd
+from loopkit.commands.exits import exit_code_for_error
 from loopkit.commands.gate_cmds import check_cmd, commit_cmd, status_cmd
 from loopkit.commands.history_cmd import history_cmd
 from loopkit.commands.init_cmd import init_cmd
@@ -18,21 +19,22 @@ from loopkit.commands.loop_cmds import loop_cmd, turn_cmd, turns_cmd
 from loopkit.commands.memo_cmds import memo
 from loopkit.commands.memo_new_cmd import memo_new
 from loopkit.commands.run_cmd import run_cmd
-from loopkit.errors import LoopkitError, ParseError, RefusedError
+from loopkit.errors import LoopkitError, RefusedError
 
 
 class LoopkitGroup(click.Group):
-    """Turns loopkit errors into one clear line on stderr and a non-zero exit code."""
+    """Turns every loopkit error into one clear line on stderr and its family's exit code."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except RefusedError as exc:
-            Console(stderr=True, soft_wrap=True).print(str(exc), style="red", markup=False)
-            ctx.exit(4)
-        except (ParseError, LoopkitError) as exc:
-            Console(stderr=True, soft_wrap=True).print(f"error: {exc}", markup=False)
-            ctx.exit(1)
+        except LoopkitError as exc:
+            err = Console(stderr=True, soft_wrap=True)
+            if isinstance(exc, RefusedError):  # a refusal says "refused: ..." itself
+                err.print(str(exc), style="red", markup=False)
+            else:
+                err.print(f"error: {exc}", markup=False)
+            ctx.exit(exit_code_for_error(exc))
         return None
 
 

@@ -1,10 +1,14 @@
-"""Error types raised by loopkit."""
+"""The error family of loopkit: everything it reports as one line derives from LoopkitError.
+
+The CLI maps each family to its exit code in one place (:mod:`loopkit.commands.exits`).
+"""
 
 from __future__ import annotations
 
 
 class LoopkitError(Exception):
-    """Base class for errors shown to the user without a traceback."""
+    """Base class for errors shown to the user without a traceback (git's GitError and the
+    loop's Interrupted among them)."""
 
 
 class ParseError(LoopkitError):

@@ -1,4 +1,5 @@
-"""Every git command loopkit's loop runs goes through :class:`Git`.
+"""Every git command loopkit runs goes through :class:`Git` (the loop, the gate, ``commit``,
+run snapshots and evidence checks alike).
 
 Each call has a timeout, and a non-zero exit is an error naming the command and git's own
 message (§5.5 weakness 5: errors of ``add``, ``commit`` and ``push`` were ignored). Hooks are
@@ -12,6 +13,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loopkit.errors import LoopkitError
 
@@ -45,23 +47,51 @@ class Git:
         return env
 
     def run(self, *args: str, timeout_s: float | None = None, check: bool = True,
-            input_text: str | None = None, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
-        cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=off", *args]
-        limit = timeout_s or self.timeout_s
-        try:
-            out = subprocess.run(cmd, cwd=self.root, capture_output=True, text=True,
-                                 input=input_text, timeout=limit, env=self._env(env),
-                                 check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise GitError(f"git {' '.join(args[:3])}: no answer after {limit:g} s") from exc
-        except OSError as exc:
-            raise GitError(f"git could not be started: {exc}") from exc
+            input_text: str | None = None, env: dict[str, str] | None = None,
+            errors: str | None = None) -> subprocess.CompletedProcess[str]:
+        """``git args`` as text; ``errors`` is the decoding policy (strict by default)."""
+        out = self._exec(args, timeout_s, input_text, env, text=True, errors=errors)
         if check and out.returncode != 0:
             message = (out.stderr.strip() or out.stdout.strip()).splitlines()
             raise GitError(f"git {' '.join(args[:3])} failed (exit {out.returncode}): "
                            f"{message[-1] if message else 'no message'}")
         return out
+
+    def _exec(self, args: tuple[str, ...], timeout_s: float | None, input_text: str | None,
+              env: dict[str, str] | None, text: bool, errors: str | None = None
+              ) -> subprocess.CompletedProcess[Any]:
+        cmd = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotepath=off", *args]
+        limit = timeout_s or self.timeout_s
+        decode: dict[str, Any] = {"text": True, "errors": errors} if text else {}
+        if text and errors is not None:
+            decode["encoding"] = "utf-8"
+        try:
+            return subprocess.run(cmd, cwd=self.root, capture_output=True, input=input_text,
+                                  timeout=limit, env=self._env(env), check=False, **decode)
+        except subprocess.TimeoutExpired as exc:
+            raise GitError(f"git {' '.join(args[:3])}: no answer after {limit:g} s") from exc
+        except OSError as exc:
+            raise GitError(f"git could not be started: {exc}") from exc
+
+    def output(self, *args: str, strip: bool = True, timeout_s: float | None = None,
+               errors: str | None = None) -> str | None:
+        """The output of a query, or None when git fails, is missing or does not answer (a
+        snapshot or a hint, where no answer is an answer)."""
+        try:
+            out = self.run(*args, timeout_s=timeout_s, check=False, errors=errors)
+        except GitError:
+            return None
+        if out.returncode != 0:
+            return None
+        return out.stdout.strip() if strip else out.stdout
+
+    def show_bytes(self, rev: str, rel: str) -> bytes | None:
+        """``rev:rel`` byte for byte (None when it is not there)."""
+        try:
+            out = self._exec(("show", f"{rev}:{rel}"), None, None, None, text=False)
+        except GitError:
+            return None
+        return out.stdout if out.returncode == 0 else None
 
     def ok(self, *args: str, timeout_s: float | None = None) -> bool:
         return self.run(*args, timeout_s=timeout_s, check=False).returncode == 0
@@ -122,12 +152,24 @@ class Git:
         self.run("add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
                  input_text="\0".join(paths) + "\0", env=env)
 
+    def toplevel(self) -> Path | None:
+        """The work tree's top folder, or None outside a repository."""
+        found = self.output("rev-parse", "--show-toplevel")
+        return Path(found) if found else None
+
+    def paths(self, *args: str) -> list[str]:
+        """The NUL-separated path list of a ``-z`` query (``ls-files``, ``diff --name-only``)."""
+        return [p for p in self.run(*args, "-z").stdout.split("\0") if p]
+
     def staged(self) -> list[str]:
         raw = self.run("diff", "--cached", "--name-only", "-z", "--no-renames").stdout
         return sorted(p for p in raw.split("\0") if p)
 
-    def commit(self, message: str) -> str:
-        self.run("commit", "-q", "--no-verify", "-F", "-", input_text=message,
+    def commit(self, message: str, verbatim: bool = False) -> str:
+        """Commit the index; ``verbatim`` keeps the message byte for byte (no comment or
+        blank-line clean-up)."""
+        cleanup = ["--cleanup=verbatim"] if verbatim else []
+        self.run("commit", "-q", "--no-verify", *cleanup, "-F", "-", input_text=message,
                  env=self.identity_env())
         sha = self.head()
         if sha is None:

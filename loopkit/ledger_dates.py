@@ -9,13 +9,14 @@ reference instant's date at UTC+14.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from loopkit.git import Git
 from loopkit.model import Attempt, Ledger
 
+BLAME_TIMEOUT_S = 120.0
 EARLIEST_ZONE = timedelta(hours=14)  # UTC+14 (Line Islands): the first place a date begins
 INSTANT_RES = (
     re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):?(\d{2}):?(\d{2})?Z$"),
@@ -54,17 +55,13 @@ def later_than(when: datetime | date, ref: datetime) -> bool:
 def blame_times(root: Path, rel: str) -> dict[int, WrittenAt]:
     """1-based line -> the commit that last wrote it, from ``git blame`` of the working tree.
     The commit that first added a line is never later, so a date after it is always late."""
-    try:
-        out = subprocess.run(["git", "blame", "--line-porcelain", "--", rel], cwd=root,
-                             capture_output=True, text=True, timeout=120, check=False,
-                             encoding="utf-8", errors="replace")
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    if out.returncode != 0:
+    blame = Git(root, BLAME_TIMEOUT_S).output("blame", "--line-porcelain", "--", rel,
+                                              strip=False, errors="replace")
+    if blame is None:
         return {}
     found: dict[int, WrittenAt] = {}
     sha, line_no, when = "", 0, None
-    for row in out.stdout.splitlines():
+    for row in blame.splitlines():
         head = re.match(r"^([0-9a-f]{40}) \d+ (\d+)", row)
         if head:
             sha, line_no, when = head.group(1), int(head.group(2)), None

@@ -76,6 +76,11 @@ def matches_name(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(upper, pat.upper()) for pat in patterns)
 
 
+def secret_name_patterns(redact: list[str]) -> list[str]:
+    """The configured secret-name patterns and loopkit's own extra ones."""
+    return list(dict.fromkeys([*redact, *EXTRA_SECRET_NAMES]))
+
+
 def plain_setting(value: str) -> bool:
     """A number or a boolean word: never a secret, whatever the variable is called."""
     return value.lower() in NOT_SECRETS or re.fullmatch(r"[\d.:-]*", value) is not None
@@ -101,7 +106,7 @@ class Redactor:
     URLs and secret-named assignments) from any text or structured record."""
 
     def __init__(self, env: dict[str, str], redact: list[str]) -> None:
-        self.patterns = list(dict.fromkeys([*redact, *EXTRA_SECRET_NAMES]))
+        self.patterns = secret_name_patterns(redact)
         values = {v for k, v in env.items() if matches_name(k, self.patterns) and _value_secret(v)}
         for value in env.values():
             values.update(m.group(2) for m in URL_CRED_RE.finditer(value)
@@ -209,13 +214,18 @@ class PathScrubber:
     def file(self, path: Path) -> bool:
         """Rewrite a text file in place when it names a machine path; binary files (a NUL in
         the first 8 KiB) are left alone. Returns True when the file changed."""
-        try:
-            with open(path, "rb") as fh:
-                if b"\0" in fh.read(BINARY_SNIFF_BYTES):
-                    return False
-        except OSError:
+        if is_binary(path):
             return False
         return rewrite_file(path, self.text)
+
+
+def is_binary(path: Path) -> bool:
+    """A NUL in the first 8 KiB (or an unreadable file): never path-scrubbed."""
+    try:
+        with open(path, "rb") as fh:
+            return b"\0" in fh.read(BINARY_SNIFF_BYTES)
+    except OSError:
+        return True
 
 
 def _chunks(fh: BinaryIO) -> Iterator[bytes]:

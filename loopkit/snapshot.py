@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from loopkit.config import Config
-from loopkit.scrub import REDACTED, Redactor, matches_name
+from loopkit.git import Git
+from loopkit.scrub import REDACTED, matches_name, secret_name_patterns
 
-
-def _git(root: Path, *args: str, strip: bool = True) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                             timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if out.returncode != 0:
-        return None
-    return out.stdout.strip() if strip else out.stdout
+SNAPSHOT_TIMEOUT_S = 30.0
 
 
 def dirty_paths(porcelain_z: str) -> list[str]:
@@ -37,22 +28,21 @@ def dirty_paths(porcelain_z: str) -> list[str]:
 
 
 def git_snapshot(root: Path) -> dict[str, Any]:
-    status = _git(root, "status", "--porcelain", "-z", strip=False) or ""
+    """Where the run started; a query git cannot answer (no repository, no commit) is None."""
+    git = Git(root, SNAPSHOT_TIMEOUT_S)
+    status = git.output("status", "--porcelain", "-z", strip=False) or ""
     return {
-        "head": _git(root, "rev-parse", "HEAD"),
-        "branch": _git(root, "branch", "--show-current"),
-        "describe": _git(root, "describe", "--always", "--dirty"),
+        "head": git.output("rev-parse", "HEAD"),
+        "branch": git.output("branch", "--show-current"),
+        "describe": git.output("describe", "--always", "--dirty"),
         "dirty": dirty_paths(status),
-        "diffstat": _git(root, "diff", "--stat", "HEAD") or "",
+        "diffstat": git.output("diff", "--stat", "HEAD") or "",
     }
 
 
 def env_snapshot(env: dict[str, str], cfg: Config) -> dict[str, str]:
-    """Only allowlisted variables; secret-looking names and values are redacted."""
-    redactor = Redactor(env, cfg.env_snapshot.redact)
-    out: dict[str, str] = {}
-    for name in sorted(env):
-        if not matches_name(name, cfg.env_snapshot.allow):
-            continue
-        out[name] = REDACTED if redactor.is_secret_name(name) else redactor.text(env[name])
-    return out
+    """Only allowlisted variables, a secret-named one as ``<redacted>``. The values are not
+    redacted here: the run's recorder redacts every record once, as it writes it."""
+    secret = secret_name_patterns(cfg.env_snapshot.redact)
+    return {name: REDACTED if matches_name(name, secret) else env[name]
+            for name in sorted(env) if matches_name(name, cfg.env_snapshot.allow)}

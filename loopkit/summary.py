@@ -5,10 +5,10 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from loopkit.runrecord import SKIPPED, RunRecord
+from loopkit.run.record import SKIPPED, RunRecord
 
 if TYPE_CHECKING:
-    from loopkit.runflow import RunRequest
+    from loopkit.run.flow import RunRequest
 
 
 def render_commands(run: RunRecord, req: RunRequest) -> str:

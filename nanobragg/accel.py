@@ -5,7 +5,9 @@ lookup, squares) into one loop, which is several times faster than eager PyTorch
 costs tens of seconds the first time (less once PyTorch's on-disk cache is warm), so it is only
 used for large jobs. ``NB_COMPILE`` selects: ``auto`` (default; compile when a job has at least
 ``COMPILE_MIN_TERMS`` terms), ``1`` (always) or ``0`` (never). Any compilation failure falls back
-to eager execution with a one-line warning on stderr.
+to eager execution with a one-line warning on stderr. On the CPU the fused term stage
+(nanobragg/fused_terms.py) replaces the term function where it applies; this is for the torch
+path (CUDA, other shapes, ``NB_FUSED=0``).
 """
 
 from __future__ import annotations

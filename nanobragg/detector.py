@@ -301,6 +301,58 @@ def subpixel_positions(
     return pos.to(dtype)
 
 
+def subpixel_components(
+    geom: DetectorGeometry, slow: torch.Tensor, fast: torch.Tensor, oversample: int
+) -> torch.Tensor:
+    """Lab positions of every sub-pixel centre of every layer, component first: float64
+    [3, P, T, Sub] (Sub = oversample² in (subS, subF) order), the values of
+    :func:`subpixel_positions` bit for bit.
+
+    On a flat detector the position is separable: ``Fdet·fdet`` depends only on the sub-pixel
+    column, ``Sdet·sdet`` only on its row, so those products are computed once per column and
+    row of the detector and gathered, and only C's three additions
+    ``((Fdet·fdet + Sdet·sdet) + Odet·odet) + pix0`` run per sub-pixel, on contiguous rows.
+    """
+    if geom.curved:
+        layers = [subpixel_positions(geom, slow, fast, oversample, t, torch.float64)
+                  .reshape(len(slow), oversample * oversample, 3)
+                  for t in range(geom.thicksteps)]
+        return torch.stack(layers, dim=1).permute(3, 0, 1, 2)
+    dev, f64 = slow.device, torch.float64
+    f_vec, s_vec, o_vec, pix0 = (v.to(dev, f64) for v in (geom.fdet, geom.sdet, geom.odet,
+                                                         geom.pix0))
+    sub = geom.pixel_size / oversample
+    # sub-pixel column and row indices, [P, S, S]: fast*os + subF and slow*os + subS
+    if oversample == 1:
+        cols, rows = fast[:, None, None], slow[:, None, None]
+    else:
+        offs = torch.arange(oversample, device=dev)
+        cols = (fast[:, None, None] * oversample + offs[None, None, :]).expand(-1, oversample, -1)
+        rows = (slow[:, None, None] * oversample + offs[None, :, None]).expand(-1, -1, oversample)
+    along_f = _axis_products(sub, cols, f_vec)
+    along_s = _axis_products(sub, rows, s_vec)
+    odet_m = torch.tensor([t * geom.thickstep for t in range(geom.thicksteps)], dtype=f64,
+                          device=dev)
+    along_o = o_vec[:, None, None, None] * odet_m[None, None, :, None]  # [3, 1, T, 1]
+    return ((along_f + along_s) + along_o) + pix0[:, None, None, None]
+
+
+def _axis_products(sub: float, index: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """(sub·i + sub/2)·axis for sub-pixel indices ``index`` [P, S, S]: [3, P, 1, S·S], each
+    product formed once per distinct index (a detector row or column) and gathered."""
+    n = int(index.max()) + 1 if index.numel() else 1
+    metres = sub * torch.arange(n, dtype=torch.float64, device=index.device) + sub / 2.0
+    table = axis[:, None] * metres[None, :]  # [3, n]
+    flat = index.reshape(-1)
+    if table.requires_grad:
+        gathered = table.index_select(1, flat)
+    else:  # one 1-D gather per component into its row: ~20x faster than along dim 1
+        gathered = torch.empty((3, flat.numel()), dtype=table.dtype, device=table.device)
+        for c in range(3):
+            torch.index_select(table[c], 0, flat, out=gathered[c])
+    return gathered.reshape(3, index.shape[0], 1, -1)
+
+
 def _curve(pos: torch.Tensor, geom: DetectorGeometry) -> torch.Tensor:
     """Spherical detector: use flat y/z coordinates as angles about sdet then fdet (C's rule)."""
     dist = geom.distance

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.autograd.forward_ad as fwAD
 
 
 def as_tensor(x, dtype: torch.dtype = torch.float64, device=None) -> torch.Tensor:
@@ -46,11 +47,13 @@ def sqrt(x: torch.Tensor) -> torch.Tensor:
     large images by one float32 ulp; numpy's is. The gradient is torch's (the values differ by an
     ulp at most; root + (exact - root) is exact, and keeps reverse and forward-mode tangents).
     """
-    root = torch.sqrt(x)
     if x.device.type != "cpu" or x.dtype != torch.float64:
-        return root
+        return torch.sqrt(x)
     with np.errstate(invalid="ignore"):  # NaN below 0, silently, as torch and C
         exact = torch.as_tensor(np.sqrt(x.detach().numpy()))
+    if not x.requires_grad and fwAD.unpack_dual(x).tangent is None:
+        return exact  # nothing to differentiate: the root alone (one pass, not four)
+    root = torch.sqrt(x)
     return root + (exact - root).detach()
 
 

@@ -22,7 +22,7 @@ import torch
 
 from nanobragg.beam import polarization_factor
 from nanobragg.config import CrystalShape, Quirks
-from nanobragg.detector import DetectorGeometry, subpixel_positions
+from nanobragg.detector import DetectorGeometry, subpixel_components
 from nanobragg.geometry3d import dot, sqrt
 from nanobragg.lattice import lattice_factor, sincg_reduced
 from nanobragg.miller import miller_index, miller_split
@@ -66,6 +66,8 @@ class KernelInputs:
     device: torch.device
     #: reduce by C's running sum even where plain sums are equal (tests of the reductions)
     force_running_sum: bool = False
+    #: the compiled term sums of plain sums (nanobragg.fused_terms), None for the torch path
+    fused: object = None
 
 
 @dataclass
@@ -88,21 +90,22 @@ def render_chunk(
     ``record`` (a dict) receives the intermediate tensors, for traces; it never changes the
     values computed.
     """
-    geom, os_ = inp.geometry, inp.oversample
     # The per-pixel stage ([P, T, Sub, Src], K times smaller than the term stage) always runs
-    # in float64: a float32 scattering vector alone would put ~1e-7·|h| into every index.
+    # in float64: a float32 scattering vector alone would put ~1e-7·|h| into every index. Its
+    # vectors are held component first ([3, ...], contiguous rows); ``pos``, ``diffracted`` and
+    # ``scattering`` are [..., 3] views of them, and the term stage reads the scattering
+    # vectors as the [3, N] rows it needs without a copy.
     fine = torch.float64
-    layers = [
-        subpixel_positions(geom, slow, fast, os_, t, fine).reshape(len(slow), os_ * os_, 3)
-        for t in range(geom.thicksteps)
-    ]
-    pos = torch.stack(layers, dim=1)  # [P, T, Sub, 3]
-    airpath = sqrt(dot(pos, pos))
-    diffracted = pos / airpath[..., None]
+    pos_c = subpixel_components(inp.geometry, slow, fast, inp.oversample)  # [3, P, T, Sub]
+    x, y, z = pos_c
+    airpath = sqrt(x * x + y * y + z * z)  # geometry3d.dot's order
+    diffracted_c = pos_c / airpath
+    pos, diffracted = pos_c.permute(1, 2, 3, 0), diffracted_c.permute(1, 2, 3, 0)
     omega = _solid_angle(inp, airpath)  # [P, T, Sub]
     capture_fraction = _capture_fraction(inp, diffracted)  # [P, T, Sub]
     incident = inp.incident.to(fine)[None, None, None]  # [1, 1, 1, Src, 3]
-    scattering = (diffracted[:, :, :, None, :] - incident) / inp.wavelengths.to(fine)[:, None]
+    scattering = ((diffracted_c[..., None] - incident.permute(4, 0, 1, 2, 3))
+                  / inp.wavelengths.to(fine)).permute(1, 2, 3, 4, 0)  # [P, T, Sub, Src, 3]
     evaluated = _dmin_mask(inp, scattering)  # [P, T, Sub, Src]
     running = running_sum_needed(inp)
     full_polar = record is not None or running or inp.dmin > 0
@@ -165,9 +168,31 @@ def term_stage(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Ten
     h, k, l are formed in float64 with C's operation order (:func:`split_indices`); the
     lattice factor and the F lookup take what they need of them (:func:`term_arguments`). With
     ``separate``, F_latt, F_cell, the indices and the live mask are kept too (running sums,
-    traces); the terms are the same either way.
+    traces); the terms are the same either way. Plain sums on the CPU take the compiled loop
+    where it applies (``inp.fused``, :mod:`nanobragg.fused_terms`): the terms come back
+    already summed over the orientations, [1, N] in float64, the same sums to rounding; a
+    trace then records the torch path's parts beside those sums, so it never changes the image.
     """
     first = _first_sweep(evaluated, state)
+    if _fused_applies(inp, scattering):
+        sums = inp.fused(scattering.reshape(-1, 3), first, evaluated)[None, :]
+        if not separate:
+            return TermValues(sums, first_sweep=first)
+        # a trace: the record from the torch path, the image from the same sums as without it
+        values = _separate_terms(inp, scattering, evaluated, state, first, separate)
+        values.terms = sums
+        return values
+    return _separate_terms(inp, scattering, evaluated, state, first, separate)
+
+
+def _fused_applies(inp: KernelInputs, scattering: torch.Tensor) -> bool:
+    return (inp.fused is not None and not running_sum_needed(inp)
+            and inp.fused.applies(scattering))
+
+
+def _separate_terms(inp: KernelInputs, scattering: torch.Tensor, evaluated: torch.Tensor,
+                    state: KernelState, first: int | None, separate: bool) -> TermValues:
+    """The torch path of :func:`term_stage`: [K, N] terms, and their parts with ``separate``."""
     split = split_indices(inp, scattering.reshape(-1, 3), first,
                           need_index=separate or inp.interpolate)
     flat_eval = evaluated.reshape(1, -1)
@@ -438,9 +463,11 @@ def _finish(inp: KernelInputs, total, per_pixel) -> torch.Tensor:
     else:
         bragg = R_E_SQR * inp.fluence * (total + water) / inp.steps
         background = 0.0
-    if not inp.oversample_thick:
+    # capture is exactly 1 without a thickness, P without polarization (and without dmin,
+    # which zeroes the P of a pixel it skips entirely): x * 1 is x
+    if not inp.oversample_thick and inp.geometry.thickness != 0.0:
         bragg = bragg * capture_px
-    if not inp.oversample_polar:
+    if not inp.oversample_polar and not (inp.nopolar and inp.dmin <= 0):
         bragg = bragg * polar_px
     if not inp.oversample_omega:
         bragg = bragg * omega_px

@@ -20,8 +20,7 @@ shared table) so that the compiled noise loop (``nanobragg/_cnoise.c``) can shar
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import math
 import struct
 from collections.abc import Callable
@@ -48,8 +47,12 @@ DEFAULT_MOSAIC_SEED = 12345678
 _F32 = struct.Struct("f")
 
 
+@functools.cache
 def _load_powf() -> Callable[[float, float], float] | None:
-    """The C library's ``powf`` through ctypes, or None when no libm can be loaded."""
+    """The C library's ``powf`` through ctypes, or None when no libm can be loaded; looked up
+    on first use (``find_library`` runs ``ldconfig``: milliseconds every process would pay)."""
+    import ctypes.util
+
     name = ctypes.util.find_library("m")
     if name is None:
         return None
@@ -62,9 +65,6 @@ def _load_powf() -> Callable[[float, float], float] | None:
     return func
 
 
-_LIBM_POWF = _load_powf()
-
-
 def powf(x: float, y: float) -> float:
     """C's ``powf(x, y)`` for float32 arguments (held in doubles), returning a float32 value.
 
@@ -72,8 +72,9 @@ def powf(x: float, y: float) -> float:
     from glibc's ``powf`` in about 1 of 2000 mosaic domains.  Without a loadable libm it falls
     back to that double-rounded value.
     """
-    if _LIBM_POWF is not None:
-        return float(_LIBM_POWF(x, y))
+    libm_powf = _load_powf()
+    if libm_powf is not None:
+        return float(libm_powf(x, y))
     return f32(math.pow(x, y))
 
 

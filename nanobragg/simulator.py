@@ -33,6 +33,7 @@ from nanobragg.crystal import (
 )
 from nanobragg.detector import DetectorGeometry, convention_axes, resolve_detector
 from nanobragg.errors import ConfigError
+from nanobragg.fused_terms import fused_terms
 from nanobragg.geometry3d import as_tensor, value
 from nanobragg.kernel import (
     KernelInputs,
@@ -53,6 +54,9 @@ DEFAULT_CHUNK_ELEMENTS = 1 << 20
 #: peak bytes a chunk needs per term, with margin: measured 155-160 B at one term per pixel
 #: (float32 and float64; the per-pixel stage weighs most there), ~50 B at 200 terms per pixel
 CHUNK_BYTES_PER_TERM = 256
+#: with the fused term stage a chunk counts each evaluation as at most this many terms (its
+#: memory follows the evaluations; heavy case: 2^18 evaluations per chunk instead of 2^14)
+FUSED_TERMS_PER_EVALUATION = 4
 #: on a GPU the chunk takes this share of the free device memory, up to MAX_CHUNK_ELEMENTS
 GPU_MEMORY_SHARE = 0.5
 MAX_CHUNK_ELEMENTS = 1 << 26
@@ -357,8 +361,24 @@ class Simulator:
 
     def _attach_term_function(self, inp: KernelInputs, pixels: int) -> None:
         """The fused term function of plain sums, compiled for large jobs (accel)."""
+        inp.fused = None if self._needs_grad() else fused_terms(inp, self.structure_factors)
+        if inp.fused is not None:
+            return  # the compiled loop replaces the term function where it applies
         inp.term_function = maybe_compile(bragg_terms(inp), pixels * self.workload.per_pixel,
                                           self._needs_grad())
+
+    def _chunk_pixels(self, inp: KernelInputs, recording: bool) -> int:
+        """Pixels per chunk: ``chunk_elements`` terms on the torch path. The fused term stage
+        keeps no [K, N] tensor, so its memory follows the evaluations (pixel, layer, sub-pixel,
+        source): a chunk counts each evaluation as at most FUSED_TERMS_PER_EVALUATION terms,
+        which keeps the per-pixel stage's ops long. Not with a trace or a printout, whose
+        chunks record the torch path's [K, N] parts."""
+        per_pixel = self.workload.per_pixel
+        if inp.fused is not None and not recording:
+            orientations = inp.orientations.shape[0] * inp.orientations.shape[1]
+            evaluations = max(1, per_pixel // orientations)
+            per_pixel = min(per_pixel, evaluations * FUSED_TERMS_PER_EVALUATION)
+        return max(1, self.chunk_elements // per_pixel)
 
     def _needs_grad(self) -> bool:
         return any(isinstance(x, torch.Tensor) and x.requires_grad for x in _leaves(self.config))
@@ -432,11 +452,14 @@ class Simulator:
         x0, x1, y0, y1 = g.roi
         slow = torch.arange(g.spixels)
         fast = torch.arange(g.fpixels)
+        mask = self.config.detector.mask
+        if mask is None:  # a rectangle, row by row
+            rows = slow[(slow >= y0) & (slow <= y1)]
+            cols = fast[(fast >= x0) & (fast <= x1)]
+            return rows.repeat_interleave(len(cols)), cols.repeat(len(rows))
         keep = ((fast[None, :] >= x0) & (fast[None, :] <= x1)
                 & (slow[:, None] >= y0) & (slow[:, None] <= y1))
-        mask = self.config.detector.mask
-        if mask is not None:
-            keep &= torch.as_tensor(mask.astype("int64") != 0)
+        keep &= torch.as_tensor(mask.astype("int64") != 0)
         s, f = torch.nonzero(keep, as_tuple=True)
         return s, f
 
@@ -456,12 +479,12 @@ class Simulator:
         inp = self.kernel_inputs()
         slow, fast = self.rendered_pixels()
         self._attach_term_function(inp, len(slow))
-        chunk = max(1, self.chunk_elements // self.workload.per_pixel)
         state = KernelState()
         total = len(slow)
         values = torch.empty(total, dtype=inp.dtype, device=self.device)
         self.trace = []
         trace_at = self._trace_index(slow, fast, trace_pixel)
+        chunk = self._chunk_pixels(inp, recording=trace_at is not None or printout is not None)
         for start in range(0, total, chunk):
             s = slow[start:start + chunk].to(self.device)
             f = fast[start:start + chunk].to(self.device)
@@ -477,13 +500,13 @@ class Simulator:
             if progress is not None:
                 progress(min(start + chunk, total), total)
         g = self.geometry
-        if total == g.spixels * g.fpixels:
-            image = values  # every pixel, and rendered_pixels lists them in memory order
+        if total == g.spixels * g.fpixels:  # every pixel, in memory order
+            image = values
         else:
             image = torch.zeros(g.spixels * g.fpixels, dtype=inp.dtype, device=self.device)
             if total:
-                index = slow.to(self.device) * g.fpixels + fast.to(self.device)
-                image = image.index_put((index,), values)
+                image = image.index_put(
+                    (slow.to(self.device) * g.fpixels + fast.to(self.device),), values)
         self.report.solid_angle = state.omega_sum / self.steps
         fb = state.extra.get("fallback")
         if fb is not None and getattr(fb, "event", None) is not None:

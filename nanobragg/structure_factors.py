@@ -152,8 +152,12 @@ def read_hkl(path: Path, name: str | None = None) -> HKLData:
     """
     name = str(path) if name is None else name
     text = read_input_bytes(Path(path), name).decode("latin-1")
+    lines = text.splitlines()
+    parsed = _parse_valid_hkl(lines)
+    if parsed is not None:
+        return HKLData(*parsed, name)
     rows: list[tuple[int, int, int, float]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(lines, start=1):
         if line.strip():
             rows.append(_parse_hkl_line(line, name, lineno, len(rows)))
     if not rows:
@@ -161,6 +165,31 @@ def read_hkl(path: Path, name: str | None = None) -> HKLData:
     indices = np.array([r[:3] for r in rows], dtype=np.int64)
     amplitudes = np.array([r[3] for r in rows], dtype=np.float64)
     return HKLData(indices, amplitudes, name)
+
+
+# The whole file at once: the non-blank lines joined by "\n" match this exactly when every one
+# of them matches _HKL_LINE (no line holds a "\n", so in-line white space is \s without it).
+_IN_LINE_SPACE = r"[^\S\n]"
+_HKL_BODY_LINE = (rf"{_IN_LINE_SPACE}*{_INT}{_IN_LINE_SPACE}+{_INT}{_IN_LINE_SPACE}+{_INT}"
+                  rf"{_IN_LINE_SPACE}+{_FLOAT}{_IN_LINE_SPACE}*")
+_HKL_BODY = re.compile(rf"(?:{_HKL_BODY_LINE}\n)*{_HKL_BODY_LINE}", re.IGNORECASE)
+
+
+def _parse_valid_hkl(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(indices, amplitudes) of a file whose every non-blank line is valid, in one pass over
+    the text (64 000 lines: ~10x faster than line by line); None for anything else (no entry,
+    a malformed line, a non-finite or negative F), which the line-by-line reader then reports
+    with its file:line message. The values are the same: the same int() and float() of the
+    same tokens."""
+    body = "\n".join(line for line in lines if line.strip())
+    if not body or _HKL_BODY.fullmatch(body) is None:
+        return None
+    tokens = body.split()  # exactly four per line, as each line matched
+    amplitudes = np.array(list(map(float, tokens[3::4])), dtype=np.float64)
+    if not (np.isfinite(amplitudes).all() and (amplitudes >= 0).all()):
+        return None
+    indices = np.array([list(map(int, tokens[i::4])) for i in range(3)], dtype=np.int64).T
+    return np.ascontiguousarray(indices), amplitudes
 
 
 #: MTZ column types that hold structure-factor amplitudes (F, and F(+)/F(-))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from loopkit.app import App, pass_app
+from loopkit.commands.exits import ExitCode
 from loopkit.fsio import locked, write_document
 from loopkit.ledger_dates import blame_times
 from loopkit.lint import lint_ledger
@@ -152,7 +153,7 @@ def ledger_lint(app: App) -> None:
     app.console.print(f"{len(parsed.items)} items, {errors} error(s), "
                       f"{len(findings) - errors} warning(s)", highlight=False)
     if errors:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 @ledger.command("index")

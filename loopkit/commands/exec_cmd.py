@@ -10,8 +10,8 @@ from loopkit.app import App, pass_app
 from loopkit.commands.run_cmd import SECONDS, report_verdict
 from loopkit.errors import LoopkitError
 from loopkit.parsers.memo import require_memo
-from loopkit.runflow import RunRequest, execute
-from loopkit.runplan import plan_steps, selection_record, validate_run_root
+from loopkit.run.flow import RunRequest, execute
+from loopkit.run.plan import plan_steps, selection_record, validate_run_root
 
 ADHOC_MEMO = """Summary: ad-hoc command (loopkit exec)
 Mode: none

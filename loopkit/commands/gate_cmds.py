@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from rich.markup import escape
 
 from loopkit.app import App, pass_app
+from loopkit.commands.exits import ExitCode
 from loopkit.errors import LoopkitError
 from loopkit.fsio import read_text
 from loopkit.git import Git
@@ -18,6 +17,7 @@ from loopkit.ops.docs import load_ledger, plan_files
 from loopkit.ops.gate import run_gate
 from loopkit.parsers.memo import memo_focus, parse_memo
 from loopkit.parsers.plan import parse_plan
+from loopkit.run.record import load_run
 
 
 @click.command("status")
@@ -48,11 +48,12 @@ def status_cmd(app: App, n_runs: int) -> None:
     con.print(f"[bold]Last runs:[/] {len(runs)}")
     for path in runs:
         try:
-            data = json.loads(read_text(path))
-            con.print(f"  {data['run_id']} {data.get('verdict'):<8} {path.parent}",
-                      markup=False, highlight=False)
-        except (ValueError, KeyError):
+            run = load_run(path)
+        except LoopkitError:
             con.print(f"  unreadable {path}", markup=False)
+            continue
+        con.print(f"  {run.run_id} {run.verdict:<8} {path.parent}", markup=False,
+                  highlight=False)
     con.print("[bold]Plans:[/]")
     for path in plan_files(cfg):
         plan = parse_plan(read_text(path), str(path))
@@ -79,7 +80,7 @@ def check_cmd(app: App, base: str, turns: bool) -> None:
     app.console.print(f"{len(report.new_attempts)} new attempt(s), {len(report.done_flips)} "
                       f"done flip(s), {errors} error(s)", highlight=False)
     if errors:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 def check_turns_cmd(app: App) -> None:
@@ -90,7 +91,7 @@ def check_turns_cmd(app: App) -> None:
                       f"{sum(len(v) for v in result.commits.values())} turn commit(s), "
                       f"{len(result.problems)} error(s)", highlight=False)
     if result.problems:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 @click.command("commit")
@@ -113,7 +114,7 @@ def commit_cmd(app: App, message: str, actor: str | None, focus: str | None,
         if errors:
             for f in errors:
                 app.console.print(f"error: {f.message}", markup=False)
-            raise SystemExit(1)
+            raise SystemExit(ExitCode.FAILED)
     req = CommitRequest(message, actor, focus, list(runs), attempt_n, list(include), base)
     sha, staged = make_commit(app.cfg, req)
     app.console.print(f"committed {sha[:10]} ({len(staged)} path(s))", highlight=False)

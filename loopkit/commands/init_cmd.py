@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import click
 
 from loopkit.app import App, pass_app
+from loopkit.git import Git
 from loopkit.ops.init import init_project
 
 
@@ -22,9 +21,7 @@ def init_cmd(app: App, item: str, title: str, slug: str) -> None:
     loopkit init --item TOY-001 --title "Toy parity" --slug toy-parity
     loopkit memo lint && loopkit run
     """
-    out = subprocess.run(["git", "branch", "--show-current"], cwd=app.root, capture_output=True,
-                         text=True, check=False)
-    branch = out.stdout.strip() or "main"
+    branch = Git(app.root).output("branch", "--show-current") or "main"
     for rel, written in init_project(app.cfg, item, title, slug, branch,
                                      app.now.strftime("%Y-%m-%d")):
         app.console.print(f"{'created' if written else 'kept   '} {rel}", markup=False,

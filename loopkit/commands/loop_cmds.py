@@ -7,6 +7,7 @@ import json
 import click
 
 from loopkit.app import App, pass_app
+from loopkit.commands.exits import ExitCode
 from loopkit.git import Git
 from loopkit.loop.driver import Interrupted, LoopRequest, run_loop
 from loopkit.loop.journal import load_journal
@@ -63,7 +64,7 @@ def _run(app: App, req: LoopRequest) -> None:
         run_loop(app.cfg, req, app.now_override, _loop_report(app))
     except (KeyboardInterrupt, Interrupted):
         app.console.print("interrupted: the turn was recorded aborted", markup=False)
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
 
 
 @click.command("loop", help=LOOP_HELP)

@@ -10,13 +10,14 @@ import click
 from rich.markup import escape
 
 from loopkit.app import App, pass_app
+from loopkit.commands.exits import ExitCode
 from loopkit.errors import LoopkitError
+from loopkit.expect.parse import parse_expect
 from loopkit.fsio import inside, locked, read_document, write_document
 from loopkit.lint import lint_memo
 from loopkit.model import Memo
 from loopkit.ops.docs import load_ledger
 from loopkit.parsers.memo import memo_focus, parse_do_now, require_memo
-from loopkit.predicates import parse_expect
 from loopkit.shellwords import step_policy
 from loopkit.writers.memo import render_memo
 
@@ -89,7 +90,7 @@ def lint(app: App, memo_path: str | None, collect: bool) -> None:
     errors = sum(f.level == "error" for f in findings)
     app.console.print(f"{errors} error(s), {len(findings) - errors} warning(s)", markup=False)
     if errors:
-        raise SystemExit(1)
+        raise SystemExit(ExitCode.FAILED)
 
 
 @memo.command("render")

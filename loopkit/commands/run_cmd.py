@@ -8,11 +8,12 @@ from pathlib import Path
 import click
 
 from loopkit.app import App, pass_app
+from loopkit.commands.exits import exit_code_for_verdict
 from loopkit.commands.memo_cmds import load_memo
 from loopkit.errors import LoopkitError
 from loopkit.requires import SKIPPED
-from loopkit.runflow import RunRequest, execute, exit_code_for
-from loopkit.runplan import (
+from loopkit.run.flow import RunRequest, execute
+from loopkit.run.plan import (
     PlannedStep,
     memo_run_root,
     parse_selection,
@@ -20,7 +21,7 @@ from loopkit.runplan import (
     selection_record,
     validate_run_root,
 )
-from loopkit.runrecord import RunRecord
+from loopkit.run.record import RunRecord
 
 
 class Seconds(click.ParamType):
@@ -83,7 +84,7 @@ def report_verdict(app: App, run: RunRecord, run_dir: Path) -> None:
     app.console.print(f"verdict: [{color}]{run.verdict}[/] ({c.get('pass', 0)} pass, "
                       f"{c.get('fail', 0)} fail, {c.get('unchecked', 0)} unchecked, "
                       f"{c.get(SKIPPED, 0)} {SKIPPED}) run {run.run_id}", highlight=False)
-    raise SystemExit(exit_code_for(run.verdict))
+    raise SystemExit(exit_code_for_verdict(run.verdict))
 
 
 def _show_plan(app: App, root: str, shell: list[PlannedStep], manual: list[PlannedStep]) -> None:

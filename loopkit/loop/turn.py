@@ -28,8 +28,7 @@ from loopkit.loop.journal import Journal, append_record, journal_text, load_jour
 from loopkit.loop.lease import TOKEN_VAR, clear_lease, new_lease, write_lease
 from loopkit.loop.roles import JOURNAL, RoleSpec
 from loopkit.loop.validate import glob_allows, validate_turn
-from loopkit.scrub import PathScrubber
-from loopkit.snapshot import Redactor
+from loopkit.scrub import PathScrubber, Redactor
 
 NOTE_REL = ".loopkit/message.txt"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from loopkit.git import Git
 from loopkit.loop.roles import JOURNAL, LoopSettings, RoleSpec
+from loopkit.run.record import run_from_dict
 
 SUITE_ROOTS = {"tests", "tests/", ".", "./"}
 
@@ -108,10 +109,11 @@ def full_suite_runs(root: Path, files: list[str]) -> int:
         if not rel.endswith("/run.json"):
             continue
         try:
-            run = json.loads((root / rel).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads((root / rel).read_text(encoding="utf-8"))
+            steps = run_from_dict(data).steps if isinstance(data, dict) else []
+        except (OSError, ValueError, TypeError):
             continue
-        count += sum(is_full_suite(str(step.get("cmd", ""))) for step in run.get("steps", []))
+        count += sum(is_full_suite(step.cmd) for step in steps)
     return count
 
 

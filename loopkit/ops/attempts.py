@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
 from loopkit.fsio import locked, write_document
 from loopkit.ops.docs import load_archive, load_ledger
 from loopkit.parsers.ledger import max_attempt
-from loopkit.runrecord import SKIPPED, find_run, load_run, partial_reasons
+from loopkit.run.record import SKIPPED, RunRecord, find_run, load_run, partial_reasons
 from loopkit.scrub import clean_text
 from loopkit.writers.ledger import NewAttempt, insert_attempt, render_ledger
 
@@ -48,43 +47,43 @@ def derive_result(requested: str, verdict: str, vocab: list[str]) -> str:
     return requested
 
 
-def run_metrics(run: dict[str, Any]) -> list[str]:
-    metrics: list[str] = [f"verdict={run.get('verdict')}"]
-    sel = run.get("selection") or {}
+def run_metrics(run: RunRecord) -> list[str]:
+    metrics: list[str] = [f"verdict={run.verdict}"]
+    sel = run.selection
     if sel.get("subset"):
         metrics.append(f"subset run: steps {sel.get('selected')} of {sel.get('available')}")
-    for skipped in run.get("skipped_steps", []):
+    for skipped in run.skipped_steps:
         metrics.append(f"step {skipped['i']} {SKIPPED}: {skipped.get('reason')}")
-    for step in run.get("steps", []):
-        py = step.get("pytest")
+    for step in run.steps:
+        py = step.pytest
         if py:
-            metrics.append(f"step {step['i']} pytest passed={py['passed']} failed={py['failed']} "
+            metrics.append(f"step {step.i} pytest passed={py['passed']} failed={py['failed']} "
                            f"skipped={py['skipped']} errors={py['errors']}")
-        for out in step.get("expect", []):
-            if out["kind"] in ("json", "range") and out["verdict"] != "unchecked":
-                metrics.append(f"{out['pred']} -> {out['verdict']} ({out['detail']})")
+        for out in step.expect:
+            if out.kind in ("json", "range") and out.verdict != "unchecked":
+                metrics.append(f"{out.pred} -> {out.verdict} ({out.detail})")
     return metrics
 
 
-def run_artifacts(cfg: Config, run: dict[str, Any]) -> list[str]:
-    run_dir = run["run_dir"]
+def run_artifacts(cfg: Config, run: RunRecord) -> list[str]:
+    run_dir = run.run_dir
     preferred = [f"{run_dir}/run.json", f"{run_dir}/summary.md"]
-    preferred += [a["path"] for a in run.get("artifacts", [])]
+    preferred += [a["path"] for a in run.artifacts]
     existing = [p for p in dict.fromkeys(preferred) if (cfg.root / p).exists()]
     return existing[:MAX_ARTIFACTS]
 
 
-def summary_text(req: AttemptRequest, run: dict[str, Any]) -> str:
+def summary_text(req: AttemptRequest, run: RunRecord) -> str:
     if req.summary:
         return req.summary
-    c = run.get("counts", {})
-    text = (f"loopkit run {run['run_id']} verdict {run.get('verdict')} "
+    c = run.counts
+    text = (f"loopkit run {run.run_id} verdict {run.verdict} "
             f"({c.get('pass', 0)} checks passed, {c.get('fail', 0)} failed, "
             f"{c.get('unchecked', 0)} unchecked, {c.get(SKIPPED, 0)} {SKIPPED}).")
-    skipped = [str(s["i"]) for s in run.get("skipped_steps", [])]
+    skipped = [str(s["i"]) for s in run.skipped_steps]
     if skipped:
         text += f" Steps {', '.join(skipped)} were {SKIPPED} (not run, not evidence)."
-    if (run.get("selection") or {}).get("subset"):
+    if run.selection.get("subset"):
         text += " Subset run: not every memo step was selected."
     return text
 
@@ -103,7 +102,7 @@ def add_attempt(cfg: Config, req: AttemptRequest) -> AttemptResult:
     req = _clean_request(cfg, req)
     run_path = find_run(cfg.root, cfg.paths.reports, req.run_id)
     run = load_run(run_path)
-    result = derive_result(req.result, str(run.get("verdict")), cfg.vocab.result)
+    result = derive_result(req.result, run.verdict, cfg.vocab.result)
     ledger_path = cfg.path(cfg.paths.ledger)
     with locked(ledger_path):
         ledger = load_ledger(cfg)
@@ -111,31 +110,31 @@ def add_attempt(cfg: Config, req: AttemptRequest) -> AttemptResult:
         if item is None:
             raise LoopkitError(f"item {req.item_id!r} not in {cfg.paths.ledger}")
         for att in item.attempts:
-            if run["run_id"] in att.run_ids:
+            if run.run_id in att.run_ids:
                 return AttemptResult(att.n, False, att.result)
         archive = load_archive(cfg)
         arch_item = archive.item(req.item_id) if archive else None
         n = max(max_attempt(item), max_attempt(arch_item)) + 1
         att = NewAttempt(
-            item_id=req.item_id, n=n, date=str(run["started"])[:10], result=result,
-            summary=summary_text(req, run), run_id=run["run_id"], actor=req.actor,
+            item_id=req.item_id, n=n, date=run.started[:10], result=result,
+            summary=summary_text(req, run), run_id=run.run_id, actor=req.actor,
             metrics=run_metrics(run), artifacts=run_artifacts(cfg, run),
             observations=req.observations, next_actions=req.next_actions, task=req.task)
         write_document(ledger_path, render_ledger(insert_attempt(ledger, att)))
     return AttemptResult(n, True, result)
 
 
-def run_passed_with_artifacts(cfg: Config, run_id: str) -> tuple[bool, str, dict[str, Any]]:
+def run_passed_with_artifacts(cfg: Config, run_id: str) -> tuple[bool, str, RunRecord]:
     """(ok, reason, run) — ok only for a pass verdict whose recorded artifacts all exist."""
     run = load_run(find_run(cfg.root, cfg.paths.reports, run_id))
-    if run.get("verdict") != "pass":
-        why = "; ".join(partial_reasons(run)) if run.get("verdict") == "partial" else ""
-        return False, (f"run {run_id} verdict is {run.get('verdict')!r}, not 'pass'"
+    if run.verdict != "pass":
+        why = "; ".join(partial_reasons(run)) if run.verdict == "partial" else ""
+        return False, (f"run {run_id} verdict is {run.verdict!r}, not 'pass'"
                        + (f" ({why})" if why else "")), run
-    if run.get("skipped_steps") or (run.get("selection") or {}).get("subset"):
+    if run.skipped_steps or run.selection.get("subset"):
         return False, f"run {run_id} is partial evidence: {'; '.join(partial_reasons(run))}", run
-    missing = [a["path"] for a in run.get("artifacts", []) if not (cfg.root / a["path"]).exists()]
-    if missing or not run.get("artifacts"):
+    missing = [a["path"] for a in run.artifacts if not (cfg.root / a["path"]).exists()]
+    if missing or not run.artifacts:
         return False, f"run {run_id} artifacts missing: {missing[:5] or 'none recorded'}", run
     return True, "", run
 

@@ -6,14 +6,13 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
-import git
-
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, RefusedError
+from loopkit.git import Git
 from loopkit.ops.docs import plan_files
 from loopkit.ops.gate import cited_runs
 from loopkit.ops.overrides import overrides_rel
-from loopkit.runrecord import find_run
+from loopkit.run.record import find_run
 from loopkit.scrub import Redactor, clean_text, file_findings
 
 FORBIDDEN = ("Generated with [Claude Code]", "🤖")
@@ -73,30 +72,29 @@ def make_commit(cfg: Config, req: CommitRequest) -> tuple[str, list[str]]:
     commit that claims to carry only loopkit's documents.
     """
     message = commit_message(req, cfg.env_snapshot.redact)
-    repo = git.Repo(cfg.root)
+    git = Git(cfg.root, cfg.loop.git_timeout_s)
     wanted = candidate_paths(cfg, req)
 
     def ours(path: str) -> bool:  # a named path, below one, or a plan (even a deleted one)
         return (any(path == w or path.startswith(w.rstrip("/") + "/") for w in wanted)
                 or any(fnmatch.fnmatchcase(path, pattern) for pattern in cfg.paths.plans))
 
-    already = _staged_paths(repo)
+    already = _staged_paths(git)
     foreign = sorted(p for p in already if not ours(p))
     if foreign:
         raise RefusedError(f"refused: the index already holds staged changes outside loopkit's "
                            f"paths: {', '.join(foreign[:5])} (commit or unstage them first)")
-    unstaged = repo.index.diff(None)
-    deleted = sorted(d.a_path for d in unstaged if d.deleted_file and ours(d.a_path))
-    changed = sorted({d.a_path for d in unstaged if not d.deleted_file and ours(d.a_path)}
-                     | {p for p in repo.untracked_files if ours(p)})
+    unstaged = ("diff", "--name-only", "--no-renames")  # the work tree against the index
+    deleted = sorted(p for p in git.paths(*unstaged, "--diff-filter=D") if ours(p))
+    changed = sorted({p for p in git.paths(*unstaged, "--diff-filter=d") if ours(p)}
+                     | {p for p in git.paths("ls-files", "--others", "--exclude-standard")
+                        if ours(p)})
     if not (deleted or changed or already):
         raise LoopkitError("nothing to commit among loopkit's documents and named paths")
     _refuse_secrets(cfg, sorted(set(changed) | already))
-    if changed:
-        repo.index.add(changed)
-    if deleted:
-        repo.index.remove(deleted)
-    sha = repo.index.commit(message).hexsha
+    if changed or deleted:
+        git.add_exact(changed + deleted)
+    sha = git.commit(message, verbatim=True)
     return sha, sorted(set(changed) | set(deleted) | set(already))
 
 
@@ -112,10 +110,8 @@ def _refuse_secrets(cfg: Config, paths: list[str]) -> None:
                            "leave the file out of the commit")
 
 
-def _staged_paths(repo: git.Repo) -> set[str]:
+def _staged_paths(git: Git) -> set[str]:
     """Paths whose index entry differs from HEAD (all of them before the first commit)."""
-    try:
-        head = repo.head.commit
-    except ValueError:
-        return {path for path, _stage in repo.index.entries}
-    return {path for d in repo.index.diff(head) for path in (d.a_path, d.b_path) if path}
+    if git.head() is None:
+        return set(git.paths("ls-files"))
+    return set(git.paths("diff", "--cached", "--name-only", "--no-renames"))

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError, ParseError
 from loopkit.fsio import read_document
+from loopkit.git import Git
 from loopkit.ledger_dates import blame_times, late_attempts
 from loopkit.lint import Finding
-from loopkit.model import Attempt, LedgerItem
+from loopkit.model import Attempt, Ledger, LedgerItem
 from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import load_archive, plan_files
 from loopkit.ops.overrides import is_recorded, overrides_rel
 from loopkit.parsers.ledger import parse_ledger
 from loopkit.parsers.plan import parse_plan
-from loopkit.runrecord import find_run
+from loopkit.run.record import find_run
 
 PROTECTED = ("docs/index.md", "loop.sh", "supervisor.sh")
 RUN_IN_NOTE_RE = re.compile(r"\(run ([^\s;)]+)[;)]")
 STATES = "[ ], [P], [D], [B], [SKIP] or their aliases [X] [x] [~] [S] [-]"
 RUN_CITED_RE = re.compile(r"\brun (\d{8}T\d{6}Z)\b")
+
+
+@dataclass
+class GateLedgers:
+    """The ledger as the turn leaves it, at the base revision, and the archive: each read and
+    parsed once per ``check`` (on first use: a gate that needs none parses none)."""
+
+    cfg: Config
+    base: str
+
+    @cached_property
+    def now(self) -> Ledger | None:
+        path = self.cfg.path(self.cfg.paths.ledger)
+        if not path.is_file():
+            return None
+        return parse_ledger(read_document(path, self.cfg.paths.ledger), self.cfg.paths.ledger)
+
+    @cached_property
+    def before(self) -> Ledger | None:
+        old_text = git_show(self.cfg, self.base, self.cfg.paths.ledger)
+        return parse_ledger(old_text, self.cfg.paths.ledger) if old_text else None
+
+    @cached_property
+    def archive(self) -> Ledger | None:
+        return load_archive(self.cfg)
 
 
 @dataclass
@@ -37,14 +63,11 @@ class GateReport:
 
 
 def git_show(cfg: Config, base: str, rel: str) -> str | None:
-    out = subprocess.run(["git", "show", f"{base}:{rel}"], cwd=cfg.root, capture_output=True,
-                         text=True, check=False)
-    return out.stdout if out.returncode == 0 else None
+    return Git(cfg.root).show(base, rel)
 
 
 def changed_files(cfg: Config, base: str) -> list[str]:
-    out = subprocess.run(["git", "diff", "--name-only", base], cwd=cfg.root, capture_output=True,
-                         text=True, check=False)
+    out = Git(cfg.root).run("diff", "--name-only", base, check=False)
     if out.returncode != 0:
         raise LoopkitError(f"git diff against {base!r} failed: {out.stderr.strip()}")
     return [line for line in out.stdout.splitlines() if line]
@@ -54,16 +77,14 @@ def _block(item: LedgerItem, att: Attempt) -> str:
     return "".join(item.lines[att.start:att.end]).rstrip()
 
 
-def _attempt_findings(cfg: Config, base: str, now: datetime, report: GateReport) -> None:
+def _attempt_findings(cfg: Config, docs: GateLedgers, now: datetime,
+                      report: GateReport) -> None:
     """Attempts are append-only (R5): every Attempt block of the base revision is still there
     byte for byte (or moved verbatim to the archive); a new block may not reuse a number."""
-    path = cfg.path(cfg.paths.ledger)
-    if not path.is_file():
+    ledger = docs.now
+    if ledger is None:
         return
-    ledger = parse_ledger(read_document(path, cfg.paths.ledger), cfg.paths.ledger)
-    old_text = git_show(cfg, base, cfg.paths.ledger)
-    old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
-    archive = load_archive(cfg)
+    old, archive = docs.before, docs.archive
     new_lines: set[tuple[str, int]] = set()
     for item in ledger.items:
         before = old.item(item.item_id) if old else None
@@ -156,7 +177,7 @@ def _plan_findings(cfg: Config, base: str, report: GateReport) -> None:
                                                f"{rel} {task.task_id} set done: {why}"))
 
 
-def _plan_companion_findings(cfg: Config, base: str, changed: list[str],
+def _plan_companion_findings(cfg: Config, docs: GateLedgers, changed: list[str],
                              report: GateReport) -> None:
     """R13: a plan change ships with an update of the ledger item that references the plan
     and with a memory note, in the same turn (warnings: the turn may still be under way)."""
@@ -164,11 +185,7 @@ def _plan_companion_findings(cfg: Config, base: str, changed: list[str],
              if any(fnmatch.fnmatchcase(rel, pattern) for pattern in cfg.paths.plans)]
     if not plans:
         return
-    ledger_path = cfg.path(cfg.paths.ledger)
-    now = (parse_ledger(read_document(ledger_path, cfg.paths.ledger), cfg.paths.ledger)
-           if ledger_path.is_file() else None)
-    old_text = git_show(cfg, base, cfg.paths.ledger)
-    old = parse_ledger(old_text, cfg.paths.ledger) if old_text else None
+    now, old = docs.now, docs.before
     for rel in plans:
         citing = [item for item in (now.items if now else []) if _cites_plan(item.lines, rel)]
         updated = [item.item_id for item in citing
@@ -215,9 +232,10 @@ def run_gate(cfg: Config, base: str, now: datetime | None = None) -> GateReport:
     for rel in changed:
         if rel in PROTECTED:
             report.findings.append(Finding("error", 0, f"protected asset changed: {rel}"))
-    _attempt_findings(cfg, base, now, report)
+    docs = GateLedgers(cfg, base)
+    _attempt_findings(cfg, docs, now, report)
     _plan_findings(cfg, base, report)
-    _plan_companion_findings(cfg, base, changed, report)
+    _plan_companion_findings(cfg, docs, changed, report)
     ledger = cfg.path(cfg.paths.ledger)
     if ledger.is_file() and ledger.stat().st_size > cfg.budgets.ledger_bytes:
         report.findings.append(Finding("warning", 0, f"ledger is {ledger.stat().st_size} bytes "

@@ -14,7 +14,7 @@ from pathlib import Path
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
 from loopkit.ops.docs import load_archive, load_ledger
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import find_run, load_run
 
 
 @dataclass
@@ -46,15 +46,15 @@ def metric_history(cfg: Config, item_id: str, metric: str | None = None) -> list
             except LoopkitError:
                 rows.append(HistoryRow(att.n, att.date, run_id, "run not found"))
                 continue
-            row = HistoryRow(att.n, att.date, run_id, str(run.get("verdict")))
-            for step in run.get("steps", []):
-                for out in step.get("expect", []):
-                    name = out.get("metric")
-                    if not name or not out.get("observed"):
+            row = HistoryRow(att.n, att.date, run_id, run.verdict)
+            for step in run.steps:
+                for out in step.expect:
+                    name = out.metric
+                    if not name or not out.observed:
                         continue
                     if metric is not None and _norm(name) != _norm(metric):
                         continue
-                    row.values.setdefault(name, []).extend(float(v) for v in out["observed"])
+                    row.values.setdefault(name, []).extend(float(v) for v in out.observed)
             rows.append(row)
     return sorted(rows, key=lambda r: (r.attempt, r.run_id))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
@@ -21,7 +20,7 @@ from loopkit.ops.docs import load_archive, load_ledger, resolve_plan
 from loopkit.parsers.ledger import max_attempt
 from loopkit.parsers.memo import memo_focus
 from loopkit.parsers.plan import parse_plan
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import RunRecord, find_run, load_run
 
 OPEN_STATES = (" ", "P", "B")
 CODE_RE = re.compile(r"`([^`]+)`")
@@ -83,15 +82,15 @@ def last_run_failures(cfg: Config, item: LedgerItem) -> list[str]:
     return []
 
 
-def _failing_checks(run: dict[str, Any]) -> list[str]:
+def _failing_checks(run: RunRecord) -> list[str]:
     found = []
-    for step in run.get("steps", []):
-        for check in step.get("expect", []) or []:
-            if check.get("verdict") == "fail":
-                found.append(f"run {run['run_id']} step {step.get('i')}: "
-                             f"{check.get('pred', '')} ({check.get('detail', '')})".strip())
-        if step.get("status") in ("failed", "timeout") and not step.get("expect"):
-            found.append(f"run {run['run_id']} step {step.get('i')}: rc {step.get('rc')}")
+    for step in run.steps:
+        for check in step.expect:
+            if check.verdict == "fail":
+                found.append(f"run {run.run_id} step {step.i}: "
+                             f"{check.pred} ({check.detail})".strip())
+        if step.status in ("failed", "timeout") and not step.expect:
+            found.append(f"run {run.run_id} step {step.i}: rc {step.rc}")
     return found[:8]
 
 

@@ -11,7 +11,7 @@ from loopkit.ops.attempts import run_passed_with_artifacts
 from loopkit.ops.docs import load_ledger, resolve_plan
 from loopkit.ops.overrides import record_override
 from loopkit.parsers.plan import normalize_state, parse_plan
-from loopkit.runrecord import find_run, load_run
+from loopkit.run.record import find_run, load_run
 from loopkit.scrub import clean_text
 from loopkit.writers.plan import render_plan, set_task_state
 
@@ -70,7 +70,7 @@ def _refuse_over_failing_run(cfg: Config, task_id: str, evidence: str | None) ->
     run_id, where = max(cited.items())
     try:
         path = find_run(cfg.root, cfg.paths.reports, run_id, verify=False)
-        verdict = load_run(path).get("verdict")
+        verdict = load_run(path).verdict
     except LoopkitError:
         return
     if verdict in ("fail", "aborted"):
@@ -99,7 +99,7 @@ def _run_task(cfg: Config, run_id: str) -> str | None:
         run = load_run(find_run(cfg.root, cfg.paths.reports, run_id, verify=False))
     except LoopkitError:
         return None
-    return (run.get("focus") or {}).get("plan_task")
+    return run.focus.get("plan_task")
 
 
 def _done_note(cfg: Config, now: datetime, evidence: str | None, attempt: int | None,
@@ -109,13 +109,13 @@ def _done_note(cfg: Config, now: datetime, evidence: str | None, attempt: int | 
     if evidence:
         ok, why, run = run_passed_with_artifacts(cfg, evidence)
     else:
-        ok, why, run = False, "no --evidence run given", {}
+        ok, why, run = False, "no --evidence run given", None
     if ok:
         return f"✅ {day}{att} (run {evidence})."
     if not force:
         raise RefusedError(f"refused: cannot mark done: {why} (override for partial evidence: "
                            "--force --reason)")
-    if evidence and run.get("verdict") not in FORCEABLE_VERDICTS:
+    if run is not None and run.verdict not in FORCEABLE_VERDICTS:
         raise RefusedError(f"refused: --force cannot mark done against its own evidence: {why}")
-    run = f" run {evidence}" if evidence else ""
-    return f"⚠️ FORCED {day}{att}{run}: {reason.strip()} [{why}]."
+    cited = f" run {evidence}" if evidence else ""
+    return f"⚠️ FORCED {day}{att}{cited}: {reason.strip()} [{why}]."

@@ -338,7 +338,7 @@ def render(sim, out: OutputOptions, log: Callable[[str], None]) -> np.ndarray:
             bar.close()
     if out.trace_pixel is not None:
         print_trace(sim, out.trace_pixel, log)
-    return tensor.detach().to("cpu").numpy().astype(np.float32)
+    return tensor.detach().to("cpu").numpy().astype(np.float32, copy=False)
 
 
 def run_parameter_lines(parsed: ParsedArgs) -> list[str]:

@@ -119,7 +119,8 @@ def image_stats(
     """
     image = np.asarray(float_image, dtype=np.float32)
     rendered = rendered_mask(image.shape, roi, mask)
-    values = image[rendered]
+    every = bool(rendered.all())  # the whole frame: no copies of it, no index of the pixels
+    values = image.ravel() if every else image[rendered]
     n = int(values.size)
     total = _sequential_sum(values)
     sumsqr = _sequential_sum(values, lambda v: v * v)  # float32 products, double accumulation
@@ -127,11 +128,12 @@ def image_stats(
     max_i = 0.0
     max_index = None
     if n:
-        finite = np.where(np.isnan(values), -np.inf, values)
-        k = int(np.argmax(finite))
-        if float(finite[k]) > 0.0:
-            max_i = float(finite[k])
-            flat = np.flatnonzero(rendered.ravel())[k]
+        k = int(np.argmax(values))  # the first maximum, or the first NaN
+        if np.isnan(values[k]):
+            k = int(np.argmax(np.where(np.isnan(values), -np.inf, values)))
+        if float(values[k]) > 0.0:
+            max_i = float(values[k])
+            flat = k if every else np.flatnonzero(rendered.ravel())[k]
             max_index = (int(flat // image.shape[1]), int(flat % image.shape[1]))
 
     n1 = n if n > 0 else 1
@@ -140,7 +142,7 @@ def image_stats(
         n1 = 2
     rms = math.sqrt(sumsqr / (n1 - 1))
 
-    in_roi = image[roi_mask(image.shape, roi)]
+    in_roi = values if every else image[roi_mask(image.shape, roi)]
     m = int(in_roi.size)
     sumsqr2 = _sequential_sum(in_roi, lambda v: np.square(v.astype(np.float64) - avg))
     m1 = m if m > 1 else 2
@@ -182,12 +184,21 @@ def int_image(
     pixels outside the ROI are 0.
     """
     image = np.asarray(float_image, dtype=np.float32)
-    test = image.astype(np.float64) * float(scale) + float(adc)
+    test = image.astype(np.float64)
+    test *= float(scale)
+    test += float(adc)
     test = np.where(test > 65535.0, 65535.0, test)
     test = np.where(test < 0.0, 0.0, test)
-    rounded = np.floor((test + 0.5).astype(np.float32)).astype(np.float64)
-    out = _c_cast_unsigned(rounded, 16).astype(np.uint16)
-    out[~roi_mask(image.shape, roi)] = 0
+    test += 0.5
+    rounded = np.floor(test.astype(np.float32))
+    # in [0, 65535] or NaN after the clamps: the C cast is the plain conversion, NaN gives 0
+    nan = np.isnan(rounded)
+    if nan.any():
+        rounded[nan] = 0.0
+    out = rounded.astype(np.uint16)
+    inside = roi_mask(image.shape, roi)
+    if not inside.all():
+        out[~inside] = 0
     return out
 
 

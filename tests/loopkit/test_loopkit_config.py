@@ -102,7 +102,7 @@ def test_run_root_from_memo_artifacts(prefix: str, root: str) -> None:
 
     from loopkit.fsio import read_text
     from loopkit.parsers.memo import parse_memo
-    from loopkit.runplan import memo_run_root
+    from loopkit.run.plan import memo_run_root
 
     path = next(p for p in MEMOS if p.name.startswith(prefix))
     assert memo_run_root(parse_memo(read_text(path)), "reports/loopkit") == root
@@ -111,7 +111,7 @@ def test_run_root_from_memo_artifacts(prefix: str, root: str) -> None:
 @pytest.mark.parametrize("bad", ["reports/x/reports/y", "reports/$STAMP", "/abs/reports",
                                  "reports/../../etc", "reports/<stamp>"])
 def test_run_root_validation(bad: str) -> None:
-    from loopkit.runplan import validate_run_root
+    from loopkit.run.plan import validate_run_root
 
     with pytest.raises(LoopkitError):
         validate_run_root(bad)

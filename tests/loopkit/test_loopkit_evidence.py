@@ -14,11 +14,12 @@ import pytest
 from lk_helpers import Invoke, git
 
 from loopkit.config import EnvSnapshot
-from loopkit.evaluate import StepContext, check
-from loopkit.predicates import parse_expect
+from loopkit.expect.all_kinds import check
+from loopkit.expect.context import StepContext
+from loopkit.expect.parse import parse_expect
 from loopkit.requires import step_requirements, unmet
-from loopkit.scrub import PathScrubber
-from loopkit.snapshot import Redactor, dirty_paths, git_snapshot
+from loopkit.scrub import PathScrubber, Redactor
+from loopkit.snapshot import dirty_paths, git_snapshot
 
 PROJECT = Path(__file__).resolve().parents[2]
 ROOT = "reports/2025-10-loopkit/phase_e"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from lk_helpers import K3G3_MEMO, MEMOS
 
+from loopkit.config import Config
 from loopkit.fsio import read_text
-from loopkit.lint import check_shape, check_test_citations
+from loopkit.lint import LintContext, check_shape, check_test_citations
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus, parse_do_now, parse_memo
 from loopkit.writers.memo import render_memo
@@ -160,7 +163,8 @@ def test_indented_header_variant() -> None:
 ])
 def test_memo_lint_counts_policy_bullets(name: str, expected: list) -> None:
     """R12 on the real memos: the line of the section title and its bullet count."""
-    found = [(f.line, f.message) for f in check_shape(load(name)) if "bullet" in f.message]
+    ctx = LintContext(Config(root=Path(".")))
+    found = [(f.line, f.message) for f in check_shape(load(name), ctx) if "bullet" in f.message]
     assert found == expected
 
 
@@ -195,6 +199,6 @@ def test_memo_lint_compares_steps_with_the_cited_test_source(tmp_path, citation,
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests/test_scaling.py").write_text(R21_SOURCE)
     memo = parse_memo(R21_MEMO.format(citation=citation, distance=distance), "memo.md")
-    found = [f.message for f in check_test_citations(memo, tmp_path)]
+    found = [f.message for f in check_test_citations(memo, LintContext(Config(root=tmp_path)))]
     assert len(found) == len(expected)
     assert all(e in f for e, f in zip(expected, found, strict=True))

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from loopkit.evaluate import StepContext, check, implicit_predicates
-from loopkit.predicates import parse_expect
+from loopkit.expect.all_kinds import check
+from loopkit.expect.context import StepContext
+from loopkit.expect.parse import implicit_predicates, parse_expect
 from loopkit.pytest_summary import parse_pytest_summary
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loopkit.fsio import read_text, sha256_file
 from loopkit.parsers.ledger import parse_ledger
-from loopkit.runlog import record_run
+from loopkit.run.evidence import record_run
 
 RUN_ROOT = "reports/2025-10-loopkit/phase_c"
 WORKER = """

@@ -1,4 +1,8 @@
-"""torch.compile of the kernel's term function: same image as eager, clean fallback."""
+"""torch.compile of the kernel's term function: same image as eager, clean fallback.
+
+The term function is the torch path's; these tests turn the fused term stage off
+(``NB_FUSED=0``, nanobragg/fused_terms.py), which otherwise replaces it on the CPU.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,11 @@ import torch
 from nanobragg import accel
 from nanobragg.config import SimulationConfig
 from nanobragg.simulator import Simulator
+
+
+@pytest.fixture(autouse=True)
+def torch_path(monkeypatch):
+    monkeypatch.setenv("NB_FUSED", "0")
 
 
 def small_config() -> SimulationConfig:

@@ -48,6 +48,9 @@ F_COMMON = ("-cell 50 50 50 90 90 90 -N 5 -round_xtal -lambda 1.0 -detpixels 128
             "-distance 100 -oversample 1").split()
 F_MISSETS = [(10, 20, 30), (40, 5, 60), (70, 80, 15), (25, 55, 85), (5, 35, 45)]
 F_RANGE = 5
+F_FIRST_SEED = 20
+#: reflection r (0-based, in truth.hkl's order) of tagged.hkl has |F|² larger by 1 + (r+1) TAG
+F_TAG = 1e-4
 
 
 def _write_tables(folder: Path) -> np.ndarray:
@@ -62,8 +65,9 @@ def _write_tables(folder: Path) -> np.ndarray:
     return np.round(truth, 4)
 
 
-def structure_factor_experiment(folder: Path):
+def structure_factor_experiment(folder: Path, first_seed: int = F_FIRST_SEED):
     """Five noisy images of different orientations from truth.hkl; F refined from flat.hkl.
+    Image i has the noise seed ``first_seed + i``.
 
     Returns (true F, photons of each reflection in the true model, the fit's result)."""
     import nanobragg
@@ -72,7 +76,7 @@ def structure_factor_experiment(folder: Path):
     images, truth_models, flat_models = [], [], []
     for i, misset in enumerate(F_MISSETS):
         model = [*F_COMMON, "-misset", *map(str, misset)]
-        run_nanobragg([*model, "-hkl", "truth.hkl", "-seed", str(20 + i), "-noisefile",
+        run_nanobragg([*model, "-hkl", "truth.hkl", "-seed", str(first_seed + i), "-noisefile",
                        f"obs{i}.img", "-floatfile", f"t{i}.bin", "-intfile", f"i{i}.img",
                        "-nopgm"], folder, log=lambda line: None)
         images.append(folder / f"obs{i}.img")
@@ -83,3 +87,40 @@ def structure_factor_experiment(folder: Path):
                                 settings=nanobragg.refine.Settings(max_iter=0))
     fit = nanobragg.refine(images, flat_models, ["F"], cwd=folder, out=folder / "fit")
     return truth, at_truth.f_photons, fit
+
+
+def reflection_counts(folder: Path, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(expected, observed) photons of each reflection of truth.hkl, summed over the five
+    images of :func:`structure_factor_experiment` (run first, in ``folder``).
+
+    Found without the refinement code: each image is rendered again from tagged.hkl, whose
+    reflection r has |F|² multiplied by 1 + (r+1)·F_TAG; with nearest-neighbour lookup and one
+    sample per pixel every pixel's intensity is F² of one reflection times a lattice factor,
+    so the ratio of the two renderings names the reflection the pixel belongs to. Expected
+    photons sum the noiseless image (``t<i>.bin``), observed ones the noise image's counts.
+    """
+    from nanobragg.io.smv import parse_smv_bytes
+
+    tags = 1.0 + F_TAG * np.arange(1, truth.size + 1)
+    span = range(-F_RANGE, F_RANGE + 1)
+    hkl = [(h, k, l) for h in span for k in span for l in span]
+    (folder / "tagged.hkl").write_text("".join(
+        f"{h} {k} {l} {f:.12g}\n" for (h, k, l), f in zip(hkl, truth * np.sqrt(tags),
+                                                          strict=True)))
+    expected, observed = np.zeros(truth.size), np.zeros(truth.size)
+    for i, misset in enumerate(F_MISSETS):
+        run_nanobragg([*F_COMMON, "-misset", *map(str, misset), "-hkl", "tagged.hkl",
+                       "-floatfile", f"tag{i}.bin", "-intfile", f"tag{i}.img", "-nonoise",
+                       "-nopgm"], folder, log=lambda line: None)
+        plain = np.fromfile(folder / f"t{i}.bin", dtype=np.float32).astype(np.float64)
+        tagged = np.fromfile(folder / f"tag{i}.bin", dtype=np.float32).astype(np.float64)
+        counts = parse_smv_bytes((folder / f"obs{i}.img").read_bytes()).data.reshape(-1)
+        counts = counts.astype(np.float64) - 40.0  # the default ADC offset of -noisefile
+        lit = plain > 1e-30  # float32 keeps ~7 digits here: the tags are 1e-4 apart
+        position = (tagged[lit] / plain[lit] - 1.0) / F_TAG - 1.0
+        member = np.rint(position).astype(np.int64)
+        if np.abs(position - member).max() > 0.01 or not np.all(counts[~lit] == 0):
+            raise AssertionError(f"image {i}: a pixel belongs to no single reflection")
+        expected += np.bincount(member, weights=plain[lit], minlength=truth.size)
+        observed += np.bincount(member, weights=counts[lit], minlength=truth.size)
+    return expected, observed

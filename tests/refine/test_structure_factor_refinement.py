@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from .cases import structure_factor_experiment
+from .cases import reflection_counts, structure_factor_experiment
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,22 @@ def test_strong_reflections_recovered(experiment):
     assert np.all((relative < 0.05) | (np.abs(z) < 3))
     assert 0.7 < np.std(z) < 1.4
     assert np.all(relative[photons[strong] >= 1000] < 0.05)
+
+
+def test_errors_are_each_reflections_counting_noise(experiment):
+    """With nearest lookup every pixel's model is (F/F_true)² times its true intensity, so the
+    Poisson likelihood's optimum is exactly F = F_true·√(observed/expected photons) of each
+    reflection and its Fisher error F/(2√observed): the fit must reach that limit, so what is
+    left of its error is the reflection's own counting noise (docs/refinement.md)."""
+    folder, truth, photons, fit = experiment
+    expected, observed = reflection_counts(folder, truth)
+    lit = expected >= 1
+    assert np.allclose(photons[lit], expected[lit], rtol=1e-5)
+    strong = expected >= 100
+    limit = truth[strong] * np.sqrt(observed[strong] / expected[strong])
+    assert np.allclose(fit.f_values[strong], limit, rtol=1e-4)
+    poisson = fit.f_values[strong] / (2.0 * np.sqrt(observed[strong]))
+    assert np.allclose(fit.f_stderr[strong], poisson, rtol=1e-3)
 
 
 def test_f_outputs(experiment):

@@ -17,30 +17,31 @@ from rich.markup import escape
 
 from loopkit.config import Config
 from loopkit.errors import LoopkitError
-from loopkit.evaluate import StepContext, check
-from loopkit.fsio import atomic_write, inside, json_text, sha256_file
+from loopkit.expect.all_kinds import check
+from loopkit.expect.context import StepContext
+from loopkit.fsio import atomic_write, inside, sha256_file
 from loopkit.model import Memo
 from loopkit.parsers.memo import memo_focus
 from loopkit.pytest_summary import parse_pytest_summary
 from loopkit.records import tool_versions
 from loopkit.requires import SKIPPED, unmet
-from loopkit.runlog import RunFolder, record_run
-from loopkit.runner import ShellSession
-from loopkit.runplan import PlannedStep
-from loopkit.runrecord import (
+from loopkit.run.evidence import record_run
+from loopkit.run.plan import PlannedStep
+from loopkit.run.record import (
     STAMP_FORMAT,
     Outcome,
     RunRecord,
     StepRecord,
     compute_verdict,
 )
+from loopkit.run.recorder import Recorder, RunFolder
+from loopkit.run.shell import ShellSession
 from loopkit.scrub import PathScrubber, Redactor
 from loopkit.shellwords import resolve_first_command, search_path, variables_used
 from loopkit.snapshot import env_snapshot, git_snapshot
 from loopkit.summary import render_commands, render_summary
 
 MAX_ARTIFACT_FILES = 500
-RUN_JSON_EVERY_S = 5.0
 TAIL_BYTES = 256 * 1024
 
 
@@ -152,33 +153,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@dataclass
-class Recorder:
-    """Writes the run folder's own files: redacted and path-scrubbed before serialising,
-    never through a link a step left there, ``run.json`` at most every RUN_JSON_EVERY_S."""
-
-    folder: RunFolder
-    redactor: Redactor
-    scrubber: PathScrubber
-    last_write: float = 0.0
-
-    def clean(self, data: Any) -> Any:
-        return self.scrubber.data(self.redactor.data(data))
-
-    def text(self, rel: str, text: str) -> None:
-        clean = self.scrubber.text(self.redactor.text(text))
-        atomic_write(self.folder.file(rel), clean, follow_links=False)
-
-    def json(self, rel: str, data: Any) -> None:
-        atomic_write(self.folder.file(rel), json_text(self.clean(data)), follow_links=False)
-
-    def run(self, run: RunRecord, force: bool = True) -> None:
-        if force or time.monotonic() - self.last_write >= RUN_JSON_EVERY_S:
-            atomic_write(self.folder.file("run.json"), run.to_json(self.clean),
-                         follow_links=False)
-            self.last_write = time.monotonic()
-
-
 def execute(req: RunRequest, console: Console) -> tuple[RunRecord, Path]:
     root = req.cfg.root
     stamp, run_dir = mint_run_dir(root, req.run_root, req.now, req.cfg.paths.reports)
@@ -282,11 +256,7 @@ def _finalize(req: RunRequest, run: RunRecord, writer: Recorder) -> None:
     writer.text("commands.txt", render_commands(run, req))
     writer.json("git.json", run.git)
     writer.text("summary.md", render_summary(run))
-    own = {"run.json", "env.json", "git.json", "summary.md", "commands.txt"}
-    for path in writer.folder.files():
-        if str(path.relative_to(writer.folder.path)) not in own:
-            writer.redactor.file(path)
-            writer.scrubber.file(path)
+    writer.clean_files(exclude={"run.json", "env.json", "git.json", "summary.md", "commands.txt"})
     run.links = writer.folder.links()
     run.artifacts = collect_artifacts(req, writer.folder)
     writer.run(run)
@@ -327,7 +297,4 @@ def collect_artifacts(req: RunRequest, folder: RunFolder) -> list[dict[str, Any]
     return [{"path": _rel(p, root), "sha256": sha256_file(p), "bytes": p.stat().st_size}
             for p in unique if p.is_file()]
 
-
-def exit_code_for(verdict: str) -> int:
-    return {"pass": 0, "partial": 3}.get(verdict, 1)
 

@@ -1,16 +1,21 @@
-"""The run record (``run.json``) and how a verdict is derived from step outcomes."""
+"""The run record (``run.json``), read back as the same typed record, and its verdict.
+
+Every reader of a run (``attempt add``, ``check``, ``plan set``, ``history``, ``memo new``,
+``status``, the loop's turn checks) loads it with :func:`load_run` into a :class:`RunRecord`,
+so a field is named in one place and a record of the wrong shape is one clear error.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from loopkit.errors import LoopkitError
-from loopkit.fsio import atomic_write, json_text, read_text
-from loopkit.runlog import verify_run
+from loopkit.fsio import json_text, read_text
+from loopkit.run.evidence import verify_run
 
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -98,39 +103,89 @@ def compute_verdict(run: RunRecord) -> tuple[str, dict[str, int]]:
     return ("partial" if incomplete else "pass"), counts
 
 
-def partial_reasons(run: dict[str, Any]) -> list[str]:
+def partial_reasons(run: RunRecord) -> list[str]:
     """Why a recorded run is not full evidence: skipped steps, a subset, unchecked checks."""
-    reasons = [f"step {s['i']} {SKIPPED} ({s.get('reason', '')})"
-               for s in run.get("skipped_steps", [])]
-    sel = run.get("selection") or {}
+    reasons = [f"step {s['i']} {SKIPPED} ({s.get('reason', '')})" for s in run.skipped_steps]
+    sel = run.selection
     if sel.get("subset"):
         reasons.append(f"subset run: steps {sel.get('selected')} of {sel.get('available')}")
-    unchecked = (run.get("counts") or {}).get("unchecked", 0)
+    unchecked = run.counts.get("unchecked", 0)
     if unchecked:
         reasons.append(f"{unchecked} unchecked check(s)")
     return reasons
 
 
-def write_run(run: RunRecord, run_dir: Path,
-              clean: Callable[[Any], Any] | None = None) -> None:
-    atomic_write(run_dir / "run.json", run.to_json(clean))
+def _known(cls: type, data: dict[str, Any], nested: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``data`` that are fields of ``cls`` (a newer or older record's extra keys
+    are dropped); ``nested`` maps a field to the check or loader of its value."""
+    kept = {}
+    for f in fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            kept[f.name] = nested[f.name](value) if f.name in nested else value
+    return kept
 
 
-def load_run(path: Path) -> dict[str, Any]:
-    """Load a run.json as a plain mapping (readers only need the recorded facts)."""
+def _mapping(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, found {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, found {type(value).__name__}")
+    return value
+
+
+def _outcome(data: Any) -> Outcome:
+    return Outcome(**_known(Outcome, _mapping(data), {}))
+
+
+def _step(data: Any) -> StepRecord:
+    return StepRecord(**_known(StepRecord, _mapping(data), {
+        "expect": lambda v: [_outcome(o) for o in _list(v)], "requires": _list}))
+
+
+def run_from_dict(data: dict[str, Any]) -> RunRecord:
+    """A :class:`RunRecord` from the mapping ``run.json`` holds (missing fields take their
+    defaults, unknown ones are dropped); raises TypeError or ValueError for a wrong shape."""
+    nested: dict[str, Any] = {name: _mapping for name in (
+        "memo", "focus", "git", "env", "tools", "counts", "selection")}
+    nested.update({name: _list for name in (
+        "manual_steps", "artifacts", "overrides", "skipped_steps", "links")})
+    nested["steps"] = lambda v: [_step(s) for s in _list(v)]
+    kept = _known(RunRecord, data, nested)
+    for name in ("run_id", "run_dir", "started"):
+        kept.setdefault(name, "")
+        if not isinstance(kept[name], str):
+            raise TypeError(f"{name} is not a string")
+    return RunRecord(**kept)
+
+
+def load_run(path: Path) -> RunRecord:
+    """Load a ``run.json`` as the typed record loopkit wrote."""
     try:
         data = json.loads(read_text(path))
     except (OSError, json.JSONDecodeError) as exc:
         raise LoopkitError(f"{path}: cannot read run record: {exc}") from exc
     if not isinstance(data, dict) or "run_id" not in data:
         raise LoopkitError(f"{path}: not a loopkit run record")
-    return data
+    try:
+        return run_from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise LoopkitError(f"{path}: not a loopkit run record ({exc})") from exc
 
 
 def find_run(root: Path, reports: str, run_id: str, verify: bool = True) -> Path:
     """Locate ``<...>/<run_id>/run.json`` under the reports folder (a run folder or run.json
     path inside it is accepted too). With ``verify`` the run must be one loopkit recorded
-    and unchanged since (:func:`loopkit.runlog.verify_run`): evidence cannot be hand-written."""
+    and unchanged since (:func:`loopkit.run.evidence.verify_run`): evidence cannot be
+    hand-written."""
     base = root / reports
     direct = Path(run_id)
     found: Path | None = None
@@ -151,7 +206,7 @@ def find_run(root: Path, reports: str, run_id: str, verify: bool = True) -> Path
     if verify:
         verify_run(root, reports, found, run_id)
         recorded = load_run(found)
-        if recorded.get("run_id") != found.parent.name:
-            raise LoopkitError(f"run {run_id}: {found} names run {recorded.get('run_id')!r}, "
+        if recorded.run_id != found.parent.name:
+            raise LoopkitError(f"run {run_id}: {found} names run {recorded.run_id!r}, "
                                "not its folder (not evidence)")
     return found

@@ -22,51 +22,15 @@ import hmac
 import json
 import os
 import secrets
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 from loopkit.errors import LoopkitError
 from loopkit.fsio import sha256_file
+from loopkit.git import Git
 
 LOG_DIR = ".loopkit"
 LOG_NAME = "runs.jsonl"
 KEY_NAME = "runs.key"
-
-
-class RunFolder:
-    """A run folder whose files loopkit writes; refused when a step has moved it or swapped
-    it (or a folder inside it) for a symbolic link."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.real = Path(os.path.realpath(path))
-
-    def file(self, rel: str) -> Path:
-        path = self.path / rel
-        if Path(os.path.realpath(path.parent)) != self.real / Path(rel).parent:
-            raise LoopkitError(f"{path.parent} was replaced during the run (a symbolic link?); "
-                               "nothing more is written there")
-        return path
-
-    def files(self) -> Iterator[Path]:
-        """Regular files of the folder, sorted; links (to files or folders) are not followed."""
-        for folder, dirs, names in os.walk(self.path, followlinks=False):
-            dirs.sort()
-            for name in sorted(names):
-                path = Path(folder) / name
-                if path.is_file() and not path.is_symlink():
-                    yield path
-
-    def links(self) -> list[str]:
-        """Symbolic links a step left in the folder (recorded, never followed)."""
-        found = []
-        for folder, dirs, names in os.walk(self.path, followlinks=False):
-            for name in sorted(dirs + names):
-                path = Path(folder) / name
-                if path.is_symlink():
-                    found.append(f"{path.relative_to(self.path)} -> {os.readlink(path)}")
-        return sorted(found)
 
 
 def _key(root: Path) -> bytes:
@@ -114,10 +78,10 @@ def _recorded(root: Path, rel: str, digest: str) -> bool:
 
 def _committed(root: Path, rel: str) -> bool:
     """``run.json`` and ``sha256.txt`` of the folder are tracked and unchanged since HEAD."""
+    git = Git(root)
     for name in ("run.json", "sha256.txt"):
-        out = subprocess.run(["git", "show", f"HEAD:{rel}/{name}"], cwd=root,
-                             capture_output=True, check=False)
-        if out.returncode != 0 or out.stdout != (root / rel / name).read_bytes():
+        committed = git.show_bytes("HEAD", f"{rel}/{name}")
+        if committed is None or committed != (root / rel / name).read_bytes():
             return False
     return True
 

@@ -18,9 +18,9 @@ import subprocess
 from pathlib import Path
 
 from loopkit.config import Config
-from loopkit.lint import Finding
+from loopkit.expect.parse import parse_expect
+from loopkit.lint.rule import Finding, LintContext
 from loopkit.model import Memo
-from loopkit.predicates import parse_expect
 from loopkit.shellwords import (
     ASSIGN_RE,
     KNOWN_COMMANDS,
@@ -37,7 +37,7 @@ SEPARATORS = {";", "&", "|", "\n", "(", ")"}
 
 def steps_path(cfg: Config) -> str:
     """The PATH the steps will see: the caller's, after ``[run] path_prepend``."""
-    from loopkit.runflow import prepend_path
+    from loopkit.run.flow import prepend_path
 
     return prepend_path(os.environ.get("PATH", ""), cfg.run.path_prepend, cfg.root)
 
@@ -135,7 +135,8 @@ def _runnable(word: str, path: str, root: Path, defined: set[str]) -> bool:
     return shutil.which(word, path=path) is not None or (root / word).is_file()
 
 
-def check_shell_prose(memo: Memo, cfg: Config) -> list[Finding]:
+def check_shell_prose(memo: Memo, ctx: LintContext) -> list[Finding]:
+    cfg = ctx.cfg
     path = steps_path(cfg)
     found: list[Finding] = []
     for n, step in enumerate(memo.steps, start=1):
@@ -157,7 +158,8 @@ def check_shell_prose(memo: Memo, cfg: Config) -> list[Finding]:
     return found
 
 
-def check_manual_steps(memo: Memo, cfg: Config) -> list[Finding]:
+def check_manual_steps(memo: Memo, ctx: LintContext) -> list[Finding]:
+    cfg = ctx.cfg
     path = steps_path(cfg)
     policy = step_policy(cfg)
     found: list[Finding] = []
@@ -178,14 +180,15 @@ def check_manual_steps(memo: Memo, cfg: Config) -> list[Finding]:
 
 
 def _known_metric(key: str, metrics: list[str]) -> bool:
-    from loopkit.evaluate import KEY_ALIASES
+    from loopkit.expect.kinds.metrics import KEY_ALIASES
 
     norm = key.lower().replace(" ", "_")
     last = norm.rsplit(".", 1)[-1]
     return norm in metrics or last in metrics or norm in KEY_ALIASES
 
 
-def check_expect_metrics(memo: Memo, cfg: Config) -> list[Finding]:
+def check_expect_metrics(memo: Memo, ctx: LintContext) -> list[Finding]:
+    cfg = ctx.cfg
     metrics = [m.lower().replace(" ", "_") for m in cfg.vocab.metrics]
     found: list[Finding] = []
     for n, step in enumerate(memo.steps, start=1):
@@ -204,8 +207,3 @@ def check_expect_metrics(memo: Memo, cfg: Config) -> list[Finding]:
                 f"step {n}: Expect metric {key!r} is not in [vocab] metrics{guess}; it stays "
                 "unchecked unless a tool writes it")))
     return found
-
-
-def lint_steps(memo: Memo, cfg: Config) -> list[Finding]:
-    return (check_manual_steps(memo, cfg) + check_shell_prose(memo, cfg)
-            + check_expect_metrics(memo, cfg))

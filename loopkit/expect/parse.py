@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+
+from loopkit.expect.predicate import Predicate
 
 NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 OPS = {"≥": ">=", ">=": ">=", "≤": "<=", "<=": "<=", "==": "==", "=": "==", "<": "<", ">": ">"}
@@ -20,32 +20,6 @@ OP_RE = r"≥|>=|≤|<=|==|=|<|>"
 KEY = r"[A-Za-z_][\w./-]*"
 FILLER = {"and", "with", "the", "a", "an", "all", "should", "be", "is", "are", "expect", "px",
           "only", "then", "also", "both", "must"}
-
-
-@dataclass
-class Predicate:
-    kind: str  # rc | pytest | file_exists | json | range | regex | empty_diff | unchecked
-    args: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
-
-    def describe(self) -> str:
-        a = self.args
-        if self.kind == "rc":
-            return f"rc == {a['rc']}"
-        if self.kind == "pytest":
-            return "pytest " + " ".join(f"{k}{op}{v}" for k, op, v in a["checks"])
-        if self.kind == "json":
-            src = f"{a['file']}:" if a.get("file") else ""
-            return f"{src}{a['key']} {a['op']} {a['value']:g}"
-        if self.kind == "range":
-            return f"{a['key']} in [{a['min']:g}, {a['max']:g}]"
-        if self.kind == "file_exists":
-            return f"file exists: {a['path']}"
-        if self.kind == "regex":
-            return f"output matches /{a['pattern']}/"
-        if self.kind == "empty_diff":
-            return "diff output is empty"
-        return f"unchecked: {self.text}"
 
 
 Matcher = Callable[[re.Match[str]], list[Predicate]]
@@ -175,3 +149,20 @@ def _parse_clause(clause: str) -> list[Predicate]:
         left = " ".join(rest.split()).strip(" .,;+") if found else clause.strip(" .")
         found.append(Predicate("unchecked", {}, left))
     return found
+
+
+def implicit_predicates(cmd: str, explicit: list[Predicate], parity: bool) -> list[Predicate]:
+    """rc == 0 for every command; for pytest: no failures/errors, something ran, and (parity)
+    no skips."""
+    preds: list[Predicate] = []
+    if not any(p.kind == "rc" for p in explicit):
+        preds.append(Predicate("rc", {"rc": 0}, "implicit"))
+    if re.search(r"(?:^|[\s/])pytest\b", cmd):
+        if "--collect-only" in cmd or "--co " in cmd:
+            checks = [("collected", ">=", 1), ("errors", "==", 0)]
+        else:
+            checks = [("failed", "==", 0), ("errors", "==", 0), ("passed", ">=", 1)]
+            if parity:
+                checks.append(("skipped", "==", 0))
+        preds.append(Predicate("pytest", {"checks": checks}, "implicit"))
+    return preds

@@ -1,4 +1,4 @@
-"""Lint checks for memos and the ledger. Each finding has a level, a line and a message."""
+"""The memo rules: its shape, its file and test references, its variables, focus and branch."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from loopkit.config import Config
-from loopkit.ledger_dates import WrittenAt, late_attempts
-from loopkit.model import Ledger, LedgerItem, Memo, Section
+from loopkit.git import Git
+from loopkit.lint.rule import Finding, LintContext
+from loopkit.model import Memo, Section
 from loopkit.parsers.common import slugify
 from loopkit.parsers.memo import memo_focus, parse_do_now
 from loopkit.shellwords import variables_set, variables_used
@@ -27,19 +25,13 @@ SHELL_VARS = {"HOME", "PATH", "PWD", "USER", "SHELL", "STAMP", "RUN_DIR", "LOOPK
 REQUIRED_KEYS = ("Summary", "Focus", "Branch", "Mapped tests", "Do Now", "If Blocked")
 
 
-@dataclass
-class Finding:
-    level: str  # error | warning
-    line: int
-    message: str
-
-
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for _ in fh)
 
 
-def check_filerefs(memo: Memo, root: Path) -> list[Finding]:
+def check_filerefs(memo: Memo, ctx: LintContext) -> list[Finding]:
+    root = ctx.root
     found: list[Finding] = []
     for title in ("Pointers", "Priorities & Rationale"):
         sec = memo.section(title)
@@ -76,7 +68,11 @@ def authored_later(memo: Memo) -> set[str]:
     return later
 
 
-def check_selectors(memo: Memo, root: Path) -> list[Finding]:
+def check_selectors(memo: Memo, ctx: LintContext) -> list[Finding]:
+    """Each selector the memo maps collects at least one test (``memo lint --collect``)."""
+    if not ctx.collect:
+        return []
+    root = ctx.root
     line = next((f.line for f in memo.fields if f.key == "Mapped tests"), 0)
     found: list[Finding] = []
     later = authored_later(memo)
@@ -132,9 +128,10 @@ def _flags_in_command(cmd: str) -> dict[str, tuple[float, ...]]:
     return flags
 
 
-def check_test_citations(memo: Memo, root: Path) -> list[Finding]:
+def check_test_citations(memo: Memo, ctx: LintContext) -> list[Finding]:
     """R21: a memo that maps tests cites the test source (``tests/x.py:30-36``), and the flags
     its steps pass agree with the numbers that source uses for the same flags (warnings)."""
+    root = ctx.root
     mapped = [sel for value in memo.field_all("Mapped tests") for sel in SELECTOR_RE.findall(value)]
     if not mapped:
         return []
@@ -161,7 +158,7 @@ def check_test_citations(memo: Memo, root: Path) -> list[Finding]:
     return found
 
 
-def check_variables(memo: Memo) -> list[Finding]:
+def check_variables(memo: Memo, ctx: LintContext) -> list[Finding]:
     known: set[str] = set(SHELL_VARS)
     found: list[Finding] = []
     for step in memo.steps:
@@ -177,9 +174,10 @@ def check_variables(memo: Memo) -> list[Finding]:
     return found
 
 
-def check_focus(memo: Memo, ledger: Ledger | None, root: Path) -> list[Finding]:
+def check_focus(memo: Memo, ctx: LintContext) -> list[Finding]:
     from loopkit.parsers.plan import parse_plan
 
+    ledger, root = ctx.ledger, ctx.root
     focus = memo_focus(memo)
     line = next((f.line for f in memo.fields if f.key == "Focus"), 0)
     if focus is None:
@@ -208,14 +206,12 @@ def check_focus(memo: Memo, ledger: Ledger | None, root: Path) -> list[Finding]:
     return []
 
 
-def check_branch(memo: Memo, root: Path) -> list[Finding]:
+def check_branch(memo: Memo, ctx: LintContext) -> list[Finding]:
     branch = memo.field("Branch")
     if branch is None:
         return []
-    out = subprocess.run(["git", "branch", "--show-current"], cwd=root, capture_output=True,
-                         text=True, check=False)
-    current = out.stdout.strip()
-    if out.returncode == 0 and current and current != branch.strip():
+    current = Git(ctx.root).output("branch", "--show-current")
+    if current and current != branch.strip():
         line = next(f.line for f in memo.fields if f.key == "Branch")
         return [Finding("error", line, f"Branch {branch!r} but the checkout is on {current!r}")]
     return []
@@ -232,7 +228,7 @@ def _bullets(section: Section) -> int:
     return count + (1 if section.inline and not count else 0)
 
 
-def check_shape(memo: Memo) -> list[Finding]:
+def check_shape(memo: Memo, ctx: LintContext) -> list[Finding]:
     keys = {f.key for f in memo.fields}
     found = [Finding("warning", 0, f"missing header {k!r}") for k in REQUIRED_KEYS if k not in keys]
     if "Phase" in keys:
@@ -246,73 +242,4 @@ def check_shape(memo: Memo) -> list[Finding]:
         if not low <= count <= high:
             found.append(Finding("warning", section.line, f"{title}: {count} bullet(s), the "
                                  f"policy asks for {low}-{high}"))
-    return found
-
-
-def lint_memo(memo: Memo, cfg: Config, ledger: Ledger | None, collect: bool) -> list[Finding]:
-    root = cfg.root
-    found = check_shape(memo) + check_filerefs(memo, root) + check_variables(memo)
-    found += check_test_citations(memo, root)
-    found += check_focus(memo, ledger, root) + check_branch(memo, root)
-    from loopkit.lint_steps import lint_steps  # lint_steps builds on this module's Finding
-    found += lint_steps(memo, cfg)
-    if collect:
-        found += check_selectors(memo, root)
-    return sorted(found, key=lambda f: (f.line, f.level))
-
-
-def lint_ledger(ledger: Ledger, cfg: Config, now: datetime | None = None,
-                written: dict[int, WrittenAt] | None = None) -> list[Finding]:
-    """Items, index and Attempt numbering; with ``now``, also Attempts dated after the commit
-    that wrote them (``written``, from git blame) or after now."""
-    found: list[Finding] = []
-    seen: dict[str, int] = {}
-    for item in ledger.items:
-        if item.item_id in seen:
-            found.append(Finding("error", item.line, f"duplicate item {item.item_id}"))
-        seen[item.item_id] = item.line
-        found += _lint_item(item, cfg)
-    index_ids: dict[str, int] = {}
-    items = {i.item_id: i for i in ledger.items}
-    for row in ledger.index:
-        if row.item_id in index_ids:
-            found.append(Finding("error", row.line, f"index lists {row.item_id} twice"))
-        index_ids[row.item_id] = row.line
-        item = items.get(row.item_id)
-        if item is None:
-            found.append(Finding("error", row.line, f"index row {row.item_id} has no item"))
-            continue
-        if row.status.strip() != item.status:
-            found.append(Finding("error", row.line, f"{row.item_id}: index status "
-                                 f"{row.status!r} but item says {item.status!r}"))
-        if row.anchor != slugify(f"[{item.item_id}] {item.title}"):
-            found.append(Finding("warning", row.line, f"{row.item_id}: anchor #{row.anchor} does "
-                                 "not match the heading"))
-    if ledger.index_span is not None:  # a ledger without an index misses nothing
-        found += [Finding("error", i.line, f"{i.item_id} missing from the index")
-                  for i in ledger.items if i.item_id not in index_ids]
-    if now is not None:
-        found += [Finding("error", line, message)
-                  for line, message in late_attempts(ledger, now, written or {})]
-    return sorted(found, key=lambda f: f.line)
-
-
-def _lint_item(item: LedgerItem, cfg: Config) -> list[Finding]:
-    found: list[Finding] = []
-    if item.status and item.status not in cfg.vocab.status:
-        found.append(Finding("warning", item.line, f"{item.item_id}: status {item.status!r} "
-                             "not in vocabulary"))
-    numbers = [a.n for a in item.attempts]
-    dupes = sorted({n for n in numbers if numbers.count(n) > 1})
-    if dupes:
-        found.append(Finding("error", item.line, f"{item.item_id}: duplicate attempt numbers "
-                             f"{dupes}"))
-    for prev, cur in zip(item.attempts, item.attempts[1:], strict=False):
-        if cur.n < prev.n:
-            found.append(Finding("warning", cur.line, f"{item.item_id}: Attempt #{cur.n} after "
-                                 f"#{prev.n}"))
-    size = sum(len(line.encode("utf-8", "surrogateescape")) for line in item.lines)
-    if size > cfg.budgets.item_bytes:
-        found.append(Finding("warning", item.line, f"{item.item_id}: {size} bytes > item budget "
-                             f"{cfg.budgets.item_bytes}"))
     return found

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loopkit.errors import LoopkitError
-from loopkit.evaluate import implicit_predicates
+from loopkit.expect.parse import implicit_predicates, parse_expect
+from loopkit.expect.predicate import Predicate
 from loopkit.model import Memo, Step
 from loopkit.parsers.memo import parse_do_now
-from loopkit.predicates import Predicate, parse_expect
 from loopkit.requires import step_requirements
 
 PLACEHOLDER_RE = re.compile(r"[$<({]")

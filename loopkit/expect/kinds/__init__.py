@@ -1,0 +1,1 @@
+"""One module per predicate kind, each a :class:`~loopkit.expect.kind.PredicateKind`."""
