@@ -13,8 +13,9 @@ library must not impose on its host process pay off here:
   closed (``nanobragg.io.atomic``), so after the exit handlers have run and stdout and stderr
   are flushed, the process ends at once.
 
-Only the console command goes through here; ``nanobragg.cli.main.main`` stays an ordinary
-function for in-process callers and tests.
+Only the console commands (``nanobragg``, ``nanobragg-series``) go through here;
+``nanobragg.cli.main.main`` and ``nanobragg.series.run.main`` stay ordinary functions for
+in-process callers and tests.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from nanobragg.allocator import retain_freed_memory
 from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
@@ -34,17 +36,29 @@ def _terminate(signum, frame) -> None:
 
 
 def main() -> None:
-    """Run the command line and end the process with its exit status."""
+    """Run the ``nanobragg`` command line and end the process with its exit status."""
+    launch("nanobragg", _nanobragg_entry)
+
+
+def _nanobragg_entry() -> Callable[[], int]:
+    from nanobragg.cli.main import main as run_command_line
+
+    return run_command_line
+
+
+def launch(prog: str, load_entry: Callable[[], Callable[[], int]]) -> None:
+    """Import the command (``load_entry`` returns its main function) with the settings above,
+    run it and end the process with its status; ``nanobragg-series`` comes in here too."""
     retain_freed_memory()
     gc.disable()
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        from nanobragg.cli.main import main as run_command_line
+        run_command_line = load_entry()
     except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback, as during the run
-        sys.stderr.write("\nnanobragg: interrupted\n")
+        sys.stderr.write(f"\n{prog}: interrupted\n")
         _exit_now(EXIT_INTERRUPTED)
     except Terminated:
-        sys.stderr.write("\nnanobragg: terminated (SIGTERM)\n")
+        sys.stderr.write(f"\n{prog}: terminated (SIGTERM)\n")
         _exit_now(EXIT_TERMINATED)
     finally:
         gc.enable()

@@ -16,7 +16,13 @@ from typing import TextIO
 
 import numpy as np
 
-from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, NanoBraggError
+from nanobragg.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    NanoBraggError,
+    Terminated,
+)
 from nanobragg.series import SeriesError
 from nanobragg.series.cli import (
     PROG,
@@ -156,6 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"\n{PROG}: interrupted (rerun the same command to resume)\n")
         return EXIT_INTERRUPTED
+    except Terminated:  # SIGTERM under the console launcher (nanobragg.cli.launch)
+        sys.stderr.write(f"\n{PROG}: terminated (rerun the same command to resume)\n")
+        return EXIT_TERMINATED
 
 
 def _fail(message: str) -> int:
@@ -165,4 +174,8 @@ def _fail(message: str) -> int:
 
 
 def console() -> None:  # pragma: no cover - the installed script
-    sys.exit(main())
+    """``nanobragg-series`` and ``python -m nanobragg.series``: through the console launcher
+    (imports without garbage collection, no slow interpreter teardown at exit)."""
+    from nanobragg.cli.launch import launch
+
+    launch(PROG, lambda: main)
