@@ -82,10 +82,13 @@ class Quirks:
     water_double_scaling: bool = True
     #: the first out-of-range tricubic neighbourhood switches interpolation off for the rest.
     interpolation_fallback: bool = True
+    #: -oversample_thick without a sensor thickness: C's capture fraction is exp(0) - exp(0) = 0
+    #: for every term, so the image is all zeros; corrected, an unmodelled sensor captures all.
+    zero_thickness_capture: bool = True
 
     @classmethod
     def corrected(cls) -> Quirks:
-        return cls(False, False, False, False, False)
+        return cls(False, False, False, False, False, False)
 
 
 @dataclass
