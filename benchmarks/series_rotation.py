@@ -31,8 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+#: the memo command (docs/fix_plan.md, tests/golden/memo_512): one term per pixel; its
+#: -phisteps 1 is added where the frames are rendered
 MEMO = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "300", "-N", "10",
-        "-lambda", "1.0", "-distance", "100", "-detpixels", "512", "-pixel", "0.1"]
+        "-lambda", "1.0", "-distance", "100", "-detpixels", "512", "-pixel", "0.1",
+        "-oversample", "1", "-mosaic_dom", "1"]
 OSC = 0.1
 
 

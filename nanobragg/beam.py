@@ -166,7 +166,8 @@ def _outside_ellipse(hdiv: np.ndarray, vdiv: np.ndarray, hrange, hstep, hsteps, 
 
 
 def _file_sources(cfg: BeamConfig, beam: torch.Tensor, lam0: float):
-    rows = torch.as_tensor(cfg.sources, dtype=torch.float64).reshape(-1, 5)
+    # np.asarray first: a table read from a file is parsed here, on first use
+    rows = torch.from_numpy(np.asarray(cfg.sources, dtype=np.float64)).reshape(-1, 5)
     default_pos = -SOURCE_DISTANCE * beam
     pos = torch.where(torch.isnan(rows[:, :3]), default_pos[None, :], rows[:, :3])
     intensity = torch.where(torch.isnan(rows[:, 3]), torch.ones_like(rows[:, 3]), rows[:, 3])

@@ -94,10 +94,13 @@ class Quirks:
     water_double_scaling: bool = True
     #: the first out-of-range tricubic neighbourhood switches interpolation off for the rest.
     interpolation_fallback: bool = True
+    #: -oversample_thick without a sensor thickness: C's capture fraction is exp(0) - exp(0) = 0
+    #: for every term, so the image is all zeros; corrected, an unmodelled sensor captures all.
+    zero_thickness_capture: bool = True
 
     @classmethod
     def corrected(cls) -> Quirks:
-        return cls(False, False, False, False, False)
+        return cls(False, False, False, False, False, False)
 
 
 @dataclass
@@ -185,7 +188,8 @@ class BeamConfig:
     hdivsteps: int | None = None
     vdivsteps: int | None = None
     round_div: bool = True
-    #: rows of (X, Y, Z, I, lambda) with NaN for missing columns (C: -sourcefile).
+    #: rows of (X, Y, Z, I, lambda) with NaN for missing columns (C: -sourcefile): an array,
+    #: or a table file parsed on first use (nanobragg.io.table.TextTable).
     sources: np.ndarray | None = None
     #: Kahn polarization factor (0 = unpolarized), or no polarization term at all.
     kahn_factor: float = 0.0
@@ -392,7 +396,9 @@ def validate(config: SimulationConfig) -> list[Note]:
                           "detector.distance", "must be positive")
     _check_unit_vectors(config)
     _validate_crystal(config.crystal)
-    if beam.sources is not None:
+    # a table read from a file checks its rows (with file:line) when first parsed, after the
+    # render's term count (see nanobragg.io.table); an array given here is checked now
+    if beam.sources is not None and not getattr(beam.sources, "checks_rows_when_read", False):
         bad = bad_source_row(beam.sources)
         if bad is not None:
             row, problem = bad

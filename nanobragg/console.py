@@ -45,6 +45,8 @@ class Console:
     allocation_errors: bool = False
     #: what Ctrl-C says
     interrupted: str = "interrupted"
+    #: what SIGTERM says
+    terminated: str = "terminated (SIGTERM)"
     #: turn SIGTERM into one line and status 143 (unwinding through every atomic writer)
     handle_sigterm: bool = False
 
@@ -60,7 +62,7 @@ class Console:
     def stopped(self, status: int) -> int:
         """The line of a run stopped by Ctrl-C (130) or SIGTERM (143); returns ``status``."""
         sys.stdout.flush()
-        said = self.interrupted if status == EXIT_INTERRUPTED else "terminated (SIGTERM)"
+        said = self.interrupted if status == EXIT_INTERRUPTED else self.terminated
         sys.stderr.write(f"\n{self.prog}: {said}\n")
         return status
 

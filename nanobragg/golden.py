@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from nanobragg.errors import NanoBraggError
+from nanobragg.io.raw import read_float_image
 
 CASE_FILE = "case.yaml"
 
@@ -112,7 +113,7 @@ class GoldenCase:
         """The C float image, float32 [slow, fast]; for a cropped case (``float_roi``) the
         stored ROI crop."""
         if self.has("float"):
-            return np.fromfile(self.file("float"), dtype="<f4").reshape(self.shape)
+            return read_float_image(self.file("float"), self.shape)
         return np.load(self.file("float_roi"))
 
 

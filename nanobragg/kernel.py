@@ -359,7 +359,11 @@ def _omega_sum(inp: KernelInputs, omega: torch.Tensor) -> torch.Tensor:
 def _capture_fraction(inp: KernelInputs, diffracted: torch.Tensor) -> torch.Tensor:
     geom = inp.geometry
     if geom.thickness == 0.0:
-        return torch.ones(diffracted.shape[:-1], dtype=diffracted.dtype, device=diffracted.device)
+        # C recomputes the fraction per sub-pixel only with -oversample_thick, and with no
+        # thickness that gives exp(0) - exp(0) = 0 (quirk zero_thickness_capture).
+        zero = inp.oversample_thick and inp.quirks.zero_thickness_capture
+        fill = torch.zeros if zero else torch.ones
+        return fill(diffracted.shape[:-1], dtype=diffracted.dtype, device=diffracted.device)
     parallax = dot(diffracted, geom.odet.to(diffracted.dtype))
     tic = torch.arange(geom.thicksteps, dtype=diffracted.dtype, device=diffracted.device)
     tic = tic[None, :, None]

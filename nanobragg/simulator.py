@@ -375,7 +375,19 @@ class Simulator:
         return lookup
 
     def rendered_pixels(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(slow, fast) indices of the pixels C renders (ROI and mask), in memory order."""
+        """(slow, fast) indices of the pixels C renders (ROI and mask), in memory order.
+
+        Kept while the detector geometry and the mask objects stay the same (a series renders
+        every frame of a rotation with one Simulator); callers must not write into them."""
+        g, mask = self.geometry, self.config.detector.mask
+        kept = getattr(self, "_rendered", None)
+        if kept is not None and kept[0] is g and kept[1] is mask:
+            return kept[2]
+        pixels = self._find_rendered_pixels()
+        self._rendered = (g, mask, pixels)
+        return pixels
+
+    def _find_rendered_pixels(self) -> tuple[torch.Tensor, torch.Tensor]:
         g = self.geometry
         x0, x1, y0, y1 = g.roi
         slow = torch.arange(g.spixels)

@@ -15,27 +15,13 @@ plane in each dimension is padding (zeros, never looked up). When ``default_F !=
 unpadded part is pre-filled with ``default_F``; listed reflections overwrite it (a later line
 wins over an earlier duplicate).
 
-Deliberate differences from C (C silently misreads in all of these cases):
-
-* An HKL line that is not exactly four numbers (``h k l F``, integer indices) raises
-  :class:`~nanobragg.errors.InputFileError` naming ``file:line``. C stops reading at the first
-  token that does not parse and uses what it has; it also reads tokens, not lines, so it would
-  take a fifth column as the next ``h``.
-* An index written as a non-integer (``1.5``, but also ``1.0`` or ``1e0``) is refused. C prints
-  ``WARNING: non-integer value for h (1.5) at line N`` for non-integer values in its first pass
-  (that text is kept in the error message) and its ``%d`` second pass then stops loading at that
-  line, so the grid would be silently truncated.
-* A cache whose size does not match its header is refused (C carries on with zeros). C's reader
-  also skips *all* whitespace after the header (``fscanf`` with ``"\\n\\f"``), so when the
-  first double's low byte happens to be a whitespace byte (0x09-0x0d, 0x20) C reads the whole
-  cache shifted; we read the data right after the ``"\\n\\f"`` that C itself writes.
+The file formats are in :mod:`nanobragg.io.hkl`, :mod:`nanobragg.io.fdump` and
+:mod:`nanobragg.io.mtz` (each says where it deliberately differs from C's reader).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,8 +29,9 @@ import numpy as np
 import torch
 
 from nanobragg.config import Interpolation, StructureFactorConfig
-from nanobragg.errors import InputFileError
-from nanobragg.io.inputfile import check_input_file, read_input_bytes
+from nanobragg.io.fdump import DEFAULT_DUMP_NAME, read_fdump, write_fdump
+from nanobragg.io.hkl import HKLData, read_hkl
+from nanobragg.io.mtz import read_mtz
 
 __all__ = [
     "FallbackEvent",
@@ -58,262 +45,6 @@ __all__ = [
     "resolve_interpolation",
     "write_fdump",
 ]
-
-DEFAULT_DUMP_NAME = "Fdump.bin"
-
-_INT = r"[+-]?[0-9]+"
-# What C's strtod (%lg) accepts in decimal form, plus inf/nan (refused as amplitudes after
-# parsing); ASCII digits only and no underscores (Python's int/float allow both).
-_FLOAT = r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)"
-_INT_TOKEN = re.compile(rf"{_INT}\Z")
-_FLOAT_TOKEN = re.compile(rf"{_FLOAT}\Z", re.IGNORECASE)
-# A valid line in one match (\s is str.split's white space); anything else goes token by token.
-_HKL_LINE = re.compile(rf"\s*({_INT})\s+({_INT})\s+({_INT})\s+({_FLOAT})\s*", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------------------------
-# Reflection lists
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HKLData:
-    """A reflection list as read from a file.
-
-    Attributes:
-        indices: int64 ``[n, 3]`` Miller indices (h, k, l), in file order.
-        amplitudes: float64 ``[n]`` structure-factor amplitudes (electrons).
-        name: the file name as the user gave it (used in C's stdout lines).
-        messages: informational lines produced while reading (MTZ only; C prints none).
-    """
-
-    indices: np.ndarray
-    amplitudes: np.ndarray
-    name: str
-    messages: tuple[str, ...] = ()
-
-    def __len__(self) -> int:
-        return int(self.indices.shape[0])
-
-
-def _c_warning_for(axis: str, token: str, entry: int) -> str:
-    value = float(token)
-    return f"WARNING: non-integer value for {axis} ({value:g}) at line {entry}"
-
-
-def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int, int, int, float]:
-    """Parse one ``h k l F`` line; refuse anything C would not read as four numbers."""
-    valid = _HKL_LINE.fullmatch(text)
-    if valid:
-        h, k, l, f = valid.groups()
-        return int(h), int(k), int(l), _amplitude(f, name, lineno)
-    tokens = text.split()
-    if len(tokens) != 4:
-        raise InputFileError(
-            f"{name}:{lineno}: expected 4 numbers 'h k l F', got {len(tokens)} field(s): "
-            f"{text.strip()[:60]!r}"
-        )
-    for axis, token in zip("hkl", tokens[:3], strict=True):
-        if _INT_TOKEN.match(token):
-            continue
-        if _FLOAT_TOKEN.match(token):
-            raise InputFileError(
-                f"{name}:{lineno}: Miller index {axis} = {token!r} is not written as an integer "
-                f"(C prints '{_c_warning_for(axis, token, entry)}' and stops loading here)"
-            )
-        raise InputFileError(f"{name}:{lineno}: Miller index {axis} = {token!r} is not a number")
-    if not _FLOAT_TOKEN.match(tokens[3]):
-        raise InputFileError(f"{name}:{lineno}: F = {tokens[3]!r} is not a number")
-    return int(tokens[0]), int(tokens[1]), int(tokens[2]), _amplitude(tokens[3], name, lineno)
-
-
-def _amplitude(token: str, name: str, lineno: int) -> float:
-    """F must be a finite, non-negative amplitude (C would square NaN, inf or -F silently)."""
-    value = float(token)
-    if not math.isfinite(value):
-        raise InputFileError(f"{name}:{lineno}: F = {token!r} is not a finite number")
-    if value < 0:
-        raise InputFileError(f"{name}:{lineno}: F = {token} is negative (F is an amplitude)")
-    return value
-
-
-def read_hkl(path: Path, name: str | None = None) -> HKLData:
-    """Read a nanoBragg ``h k l F`` text file (P1, no symmetry, not even Friedel).
-
-    Blank lines are skipped; every other line must be exactly three integers and a number.
-
-    Args:
-        path: file to open.
-        name: how to name the file in messages (default: ``str(path)``).
-
-    Raises:
-        InputFileError: unreadable file, malformed line (message names ``file:line``), or a file
-            without any reflection.
-    """
-    name = str(path) if name is None else name
-    text = read_input_bytes(Path(path), name).decode("latin-1")
-    lines = text.splitlines()
-    parsed = _parse_valid_hkl(lines)
-    if parsed is not None:
-        return HKLData(*parsed, name)
-    rows: list[tuple[int, int, int, float]] = []
-    for lineno, line in enumerate(lines, start=1):
-        if line.strip():
-            rows.append(_parse_hkl_line(line, name, lineno, len(rows)))
-    if not rows:
-        raise InputFileError(f"{name}: no 'h k l F' entries (not enough HKL indices)")
-    indices = np.array([r[:3] for r in rows], dtype=np.int64)
-    amplitudes = np.array([r[3] for r in rows], dtype=np.float64)
-    return HKLData(indices, amplitudes, name)
-
-
-# The whole file at once: the non-blank lines joined by "\n" match this exactly when every one
-# of them matches _HKL_LINE (no line holds a "\n", so in-line white space is \s without it).
-_IN_LINE_SPACE = r"[^\S\n]"
-_HKL_BODY_LINE = (rf"{_IN_LINE_SPACE}*{_INT}{_IN_LINE_SPACE}+{_INT}{_IN_LINE_SPACE}+{_INT}"
-                  rf"{_IN_LINE_SPACE}+{_FLOAT}{_IN_LINE_SPACE}*")
-_HKL_BODY = re.compile(rf"(?:{_HKL_BODY_LINE}\n)*{_HKL_BODY_LINE}", re.IGNORECASE)
-
-
-def _parse_valid_hkl(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(indices, amplitudes) of a file whose every non-blank line is valid, in one pass over
-    the text (64 000 lines: ~10x faster than line by line); None for anything else (no entry,
-    a malformed line, a non-finite or negative F), which the line-by-line reader then reports
-    with its file:line message. The values are the same: the same int() and float() of the
-    same tokens."""
-    body = "\n".join(line for line in lines if line.strip())
-    if not body or _HKL_BODY.fullmatch(body) is None:
-        return None
-    tokens = body.split()  # exactly four per line, as each line matched
-    amplitudes = np.array(list(map(float, tokens[3::4])), dtype=np.float64)
-    if not (np.isfinite(amplitudes).all() and (amplitudes >= 0).all()):
-        return None
-    indices = np.array([list(map(int, tokens[i::4])) for i in range(3)], dtype=np.int64).T
-    return np.ascontiguousarray(indices), amplitudes
-
-
-#: MTZ column types that hold structure-factor amplitudes (F, and F(+)/F(-))
-AMPLITUDE_TYPES = ("F", "G")
-MTZ_TYPE_NAMES = {"P": "phase", "J": "intensity", "K": "anomalous intensity", "Q": "sigma",
-                  "L": "anomalous sigma", "D": "anomalous difference", "W": "weight",
-                  "A": "phase probability", "I": "integer", "H": "Miller index", "B": "batch",
-                  "Y": "M/ISYM", "R": "real number"}
-
-
-def read_mtz(path: Path, column: str | None = None, name: str | None = None) -> HKLData:
-    """Read amplitudes from an MTZ file with gemmi and expand them to a complete P1 list.
-
-    Beyond C (which only reads text HKL files). The amplitude column is ``column`` or, by
-    default, the first column of MTZ type ``F``. Missing values (NaN) are dropped. The
-    reflections are expanded with every rotation of the file's space group and with Friedel
-    mates (F(-h) = F(h), no anomalous signal), so that looking up any hkl of the P1 grid gives
-    its symmetry-equivalent amplitude. Where two expansions land on the same hkl the first one
-    (identity operator, then the file's own order) is kept.
-
-    Raises:
-        InputFileError: gemmi missing, file unreadable, or no suitable column.
-    """
-    name = str(path) if name is None else name
-    try:
-        import gemmi
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise InputFileError(f"{name}: reading MTZ files needs the 'gemmi' package") from exc
-    check_input_file(Path(path), name)
-    try:
-        mtz = gemmi.read_mtz_file(str(path))
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise InputFileError(f"{name}: cannot read MTZ file ({exc})") from exc
-    labels = [c.label for c in mtz.columns]
-    amp = [c.label for c in mtz.columns if c.type in AMPLITUDE_TYPES]
-    if column is None:
-        if not amp:
-            raise InputFileError(f"{name}: no amplitude (type F) column; columns are {labels}")
-        column = amp[0]
-    elif column not in labels:
-        raise InputFileError(f"{name}: no column {column!r}; columns are {labels}")
-    elif column not in amp:
-        kind = mtz.column_with_label(column).type
-        what = MTZ_TYPE_NAMES.get(kind, "not an amplitude")
-        raise InputFileError(f"-mtz_column {column}: {name} column of MTZ type {kind} ({what}), "
-                             f"not amplitudes; amplitude columns are {amp}")
-    data = np.array(mtz.array, dtype=np.float64)
-    hkl = np.rint(data[:, :3]).astype(np.int64)
-    values = data[:, labels.index(column)]
-    keep = ~np.isnan(values)
-    hkl, values = hkl[keep], values[keep]
-    if hkl.shape[0] == 0:
-        raise InputFileError(f"{name}: column {column!r} has no values")
-    sg = mtz.spacegroup if mtz.spacegroup is not None else gemmi.find_spacegroup_by_name("P1")
-    ops = sg.operations()
-    rotations = [np.array(op.rot, dtype=np.int64) // op.DEN for op in ops.sym_ops]
-    expanded = [hkl @ r for r in rotations]
-    expanded += [-x for x in expanded]
-    all_hkl = np.concatenate(expanded)
-    all_f = np.tile(values, len(expanded))
-    _, first = np.unique(all_hkl, axis=0, return_index=True)
-    first.sort()
-    message = (
-        f"read {len(values)} amplitudes ({column}) from {name}, space group {sg.hm}: "
-        f"expanded to {len(first)} P1 reflections incl. Friedel mates"
-    )
-    return HKLData(all_hkl[first], all_f[first], name, (message,))
-
-
-# --------------------------------------------------------------------------------------------
-# Fdump cache
-# --------------------------------------------------------------------------------------------
-
-
-def _fdump_header(bounds: tuple[int, int, int, int, int, int]) -> bytes:
-    return (" ".join(str(int(b)) for b in bounds) + "\n\f").encode("ascii")
-
-
-def write_fdump(path: Path, grid: np.ndarray, bounds: tuple[int, int, int, int, int, int]) -> None:
-    """Write C's cache: ``"%d %d %d %d %d %d\\n\\f"`` (h_min h_max k_min k_max l_min l_max),
-    then the padded grid ``[h_range+1][k_range+1][l_range+1]`` as native-endian float64."""
-    data = np.ascontiguousarray(grid, dtype=np.float64)
-    with open(path, "wb") as fh:
-        fh.write(_fdump_header(bounds))
-        fh.write(data.tobytes())
-
-
-_HEADER_RE = re.compile(rb"\s*([+-]?\d+)" * 6)
-
-
-def read_fdump(path: Path, name: str | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Read a cache written by :func:`write_fdump` or by C.
-
-    Returns:
-        (grid float64 ``[h_range+1, k_range+1, l_range+1]``, (h_min, h_max, k_min, k_max,
-        l_min, l_max)).
-
-    Raises:
-        InputFileError: unreadable file, bad header, or data size not matching the header.
-    """
-    name = str(path) if name is None else name
-    raw = read_input_bytes(Path(path), name)
-    match = _HEADER_RE.match(raw)
-    if match is None:
-        raise InputFileError(f"{name}: not an Fdump file (no 'h_min h_max ... l_max' header)")
-    bounds = tuple(int(x) for x in match.groups())
-    start = match.end()
-    if raw[start : start + 2] == b"\n\f":
-        start += 2
-    else:  # not written by C or us: skip whitespace as C's fscanf does
-        while start < len(raw) and raw[start : start + 1] in b" \t\n\v\f\r":
-            start += 1
-    h_min, h_max, k_min, k_max, l_min, l_max = bounds
-    shape = (h_max - h_min + 2, k_max - k_min + 2, l_max - l_min + 2)
-    if min(shape) < 2:
-        raise InputFileError(f"{name}: Fdump header has empty index ranges {bounds}")
-    expected = 8 * shape[0] * shape[1] * shape[2]
-    if len(raw) - start != expected:
-        raise InputFileError(
-            f"{name}: Fdump data is {len(raw) - start} bytes, header {bounds} needs {expected}"
-        )
-    grid = np.frombuffer(raw, dtype=np.float64, count=expected // 8, offset=start)
-    return grid.reshape(shape).copy(), bounds
-
 
 # --------------------------------------------------------------------------------------------
 # Interpolation fallback bookkeeping

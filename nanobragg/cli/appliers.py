@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from nanobragg import units
-from nanobragg.cli import inputs
 from nanobragg.cli.options import ArgumentError, OutputOptions, ParsedArgs
 from nanobragg.config import (
     DTYPE_NAMES,
@@ -26,6 +25,8 @@ from nanobragg.config import (
     check_device,
 )
 from nanobragg.errors import ConfigError
+from nanobragg.io.matrix import read_matrix
+from nanobragg.io.table import read_sources, read_stol_table
 
 
 @dataclass
@@ -219,20 +220,20 @@ def apply_detector_abs(st: State, values: list[Any]) -> None:
 @sets("crystal.amatrix")
 def apply_mat(st: State, values: list[Any]) -> None:
     name = values[0]
-    st.cfg.crystal.amatrix = inputs.read_matrix(st.cwd / name, name)
+    st.cfg.crystal.amatrix = read_matrix(st.cwd / name, name)
     st.cfg.crystal.amatrix_name = name
     st.parsed.mat_file = name
 
 
 def apply_sourcefile(st: State, values: list[Any]) -> None:
     name = values[0]
-    st.assign("beam.sources", inputs.read_sources(st.cwd / name, name))
+    st.assign("beam.sources", read_sources(st.cwd / name, name))
     st.parsed.source_file = name
 
 
 def apply_stol(st: State, values: list[Any]) -> None:
     """Read (to refuse missing or empty files, as C does), then ignore: C never uses it."""
-    inputs.read_stol_table(st.cwd / values[0], values[0])
+    read_stol_table(st.cwd / values[0], values[0])
     st.parsed.table_files.append((st.current.split()[0], values[0]))
     st.cfg.structure_factors.stol_file = values[0]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from nanobragg import units
-from nanobragg.cli import cmatch, inputs
+from nanobragg.cli import cmatch
 from nanobragg.cli.appliers import State, new_state, parse_dtype
 from nanobragg.cli.flags import FLAGS, GROUPS, TABLE, Flag, read_fixed
 from nanobragg.cli.options import (
@@ -50,7 +50,7 @@ from nanobragg.cli.options import (
 )
 from nanobragg.cli.values import is_number
 from nanobragg.config import SimulationConfig
-from nanobragg.io.smv import SMVImage
+from nanobragg.io.smv import SMVImage, read_smv_input
 
 __all__ = [
     "DEFAULT_ADC", "DEFAULT_FLOATFILE", "DEFAULT_INTFILE", "DEFAULT_NOISEFILE", "DEFAULT_PGMFILE",
@@ -85,13 +85,13 @@ def _read_headers(st: State, argv: list[str], strict: bool) -> None:
     if "-mask" in names:
         st.current = f"-mask {names['-mask']}"
         st.parsed.mask_file = names["-mask"]
-        smv = inputs.read_smv(st.cwd / names["-mask"], names["-mask"])
+        smv = read_smv_input(st.cwd / names["-mask"], names["-mask"])
         _apply_header(st, smv, mask=True)
         st.cfg.detector.mask = np.array(smv.data, dtype=np.uint16)
     if "-img" in names:
         st.current = f"-img {names['-img']}"
         st.parsed.img_file = names["-img"]
-        _apply_header(st, inputs.read_smv(st.cwd / names["-img"], names["-img"]), mask=False)
+        _apply_header(st, read_smv_input(st.cwd / names["-img"], names["-img"]), mask=False)
 
 
 def _apply_header(st: State, smv: SMVImage, mask: bool) -> None:

@@ -13,8 +13,9 @@ library must not impose on its host process pay off here:
   closed (``nanobragg.io.atomic``), so after the exit handlers have run and stdout and stderr
   are flushed, the process ends at once.
 
-Only the console command goes through here; ``nanobragg.cli.main.main`` stays an ordinary
-function for in-process callers and tests.
+Only the console commands (``nanobragg``, ``nanobragg-series``) go through here;
+``nanobragg.cli.main.main`` and ``nanobragg.series.run.main`` stay ordinary functions for
+in-process callers and tests.
 """
 
 from __future__ import annotations
@@ -24,26 +25,36 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from nanobragg.allocator import retain_freed_memory
 from nanobragg.console import Console, raise_terminated
 from nanobragg.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
-#: the lines of a stop while the command loads (nanobragg.cli.main's CONSOLE says them later)
-_LOADING = Console("nanobragg")
-
 
 def main() -> None:
-    """Run the command line and end the process with its exit status."""
+    """Run the ``nanobragg`` command line and end the process with its exit status."""
+    launch("nanobragg", _nanobragg_entry)
+
+
+def _nanobragg_entry() -> Callable[[], int]:
+    from nanobragg.cli.main import main as run_command_line
+
+    return run_command_line
+
+
+def launch(prog: str, load_entry: Callable[[], Callable[[], int]]) -> None:
+    """Import the command (``load_entry`` returns its main function) with the settings above,
+    run it and end the process with its status; ``nanobragg-series`` comes in here too."""
     retain_freed_memory()
     gc.disable()
     signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        from nanobragg.cli.main import main as run_command_line
+        run_command_line = load_entry()
     except KeyboardInterrupt:  # Ctrl-C while torch loads: no traceback, as during the run
-        _exit_now(_LOADING.stopped(EXIT_INTERRUPTED))
+        _exit_now(Console(prog).stopped(EXIT_INTERRUPTED))
     except Terminated:
-        _exit_now(_LOADING.stopped(EXIT_TERMINATED))
+        _exit_now(Console(prog).stopped(EXIT_TERMINATED))
     finally:
         gc.enable()
     gc.freeze()

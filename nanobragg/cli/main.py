@@ -40,7 +40,7 @@ from nanobragg.config import SimulationConfig
 from nanobragg.console import Console
 from nanobragg.errors import EXIT_ERROR, ConfigError, NanoBraggError
 from nanobragg.io.atomic import atomic_open
-from nanobragg.io.pgm import pgm_header_bytes
+from nanobragg.io.pgm import pgm_bytes
 from nanobragg.io.png import png_bytes
 from nanobragg.io.raw import float_image_bytes
 from nanobragg.io.scaling import ImageStats, image_stats, int_image, intfile_scale, pgm_image
@@ -149,7 +149,7 @@ def _require(module: str, flag: str) -> None:
 
 def check_structure_factors(config: SimulationConfig, cwd: Path) -> None:
     """C refuses to run with no -hkl, no readable dump file and default_F == 0."""
-    from nanobragg.structure_factors import DEFAULT_DUMP_NAME
+    from nanobragg.io.fdump import DEFAULT_DUMP_NAME
 
     sf = config.structure_factors
     if sf.hkl_file is not None or sf.default_F != 0.0:
@@ -246,8 +246,7 @@ def plan_outputs(
         say(f"pgm_scale = {c_format_g(scale)}")
         pgm = pgm_image(image, scale, roi)
         say(f"writing {out.pgmfile} as 1-byte integers")
-        body = np.ascontiguousarray(pgm, dtype=np.uint8).tobytes()
-        files.append(("-pgmfile", cwd / out.pgmfile, pgm_header_bytes(*_fs(image), scale) + body))
+        files.append(("-pgmfile", cwd / out.pgmfile, pgm_bytes(pgm, scale)))
     noise = None
     if out.write_noise:
         noise = noise_of(image, sim, int(cfg.seed), out.adc)
@@ -272,11 +271,6 @@ def plan_outputs(
         title = f"{Path(out.png_file).name}: float image, PGM scale {c_format_g(scale)}"
         files.append(("-pngfile", cwd / out.png_file, png_bytes(image, scale, title)))
     return OutputPlan(files, lines)
-
-
-def _fs(image: np.ndarray) -> tuple[int, int]:
-    slow, fast = image.shape
-    return fast, slow
 
 
 def write_all(files: Sequence[tuple[str, Path, bytes]]) -> None:

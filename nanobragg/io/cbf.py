@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nanobragg.io.format import FileFormat
+
 #: what starts the binary data of a CBF binary section
 BINARY_MAGIC = b"\x0c\x1a\x04\xd5"
 #: zero bytes after the data, as the Pilatus detectors write them
@@ -175,3 +177,13 @@ def read_cbf(path: str | os.PathLike[str]) -> np.ndarray:
     if data is None or np.ndim(data) != 2:
         raise ValueError(f"{path}: CBF holds no 2-D image")
     return np.asarray(data, dtype=np.float64)
+
+
+def cbf_pixels(path: str | os.PathLike[str], shape: tuple[int, int] | None = None) -> np.ndarray:
+    return read_cbf(path)
+
+
+FORMAT = FileFormat(
+    name="cbf", what="-cbf: miniCBF, byte-offset compressed int32 counts (read through fabio)",
+    suffixes=(".cbf",), understand=lambda head: head.startswith(b"###CBF"), read=read_cbf,
+    write=cbf_bytes, pixels=cbf_pixels)

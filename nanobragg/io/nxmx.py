@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nanobragg.io.format import FileFormat
+
 Vec3 = tuple[float, float, float]
 FRAMES_PATH = "/entry/data/data"
 DETECTOR = "/entry/instrument/detector"
@@ -233,3 +235,13 @@ def read_hdf5_image(path: str | os.PathLike[str], dataset: str | None = None,
         if data.ndim != 2:
             raise ValueError(f"{path}: dataset {names[0]} is {data.ndim}-D, not an image")
         return np.asarray(data, dtype=np.float64)
+
+
+def hdf5_pixels(path: str | os.PathLike[str], shape: tuple[int, int] | None = None) -> np.ndarray:
+    return read_hdf5_image(path)
+
+
+FORMAT = FileFormat(
+    name="hdf5", what="-h5: NXmx HDF5 (h5py); reads the first frame of any HDF5 image file",
+    understand=lambda head: head.startswith(b"\x89HDF"), read=read_hdf5_image,
+    write=nxmx_bytes, pixels=hdf5_pixels)

@@ -7,6 +7,7 @@ import os
 import numpy as np
 
 from nanobragg.io.atomic import atomic_write_bytes
+from nanobragg.io.format import FileFormat
 from nanobragg.io.smv import c_format_g
 
 
@@ -62,3 +63,9 @@ def read_pgm(path: str | os.PathLike[str]) -> tuple[np.ndarray, str]:
     header = raw[: len(raw) - n].decode("latin-1")
     data = np.frombuffer(raw, dtype=np.uint8, count=n, offset=len(raw) - n)
     return data.reshape(slow, fast), header
+
+
+#: a preview, not an image the comparison or refinement tools read (no ``pixels``)
+FORMAT = FileFormat(
+    name="pgm", what="-pgmfile: 8-bit binary PGM (P5) preview", suffixes=(".pgm",),
+    understand=lambda head: head.startswith(b"P5"), read=read_pgm, write=pgm_bytes)

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from nanobragg.io.atomic import atomic_write_bytes
+from nanobragg.io.format import FileFormat, Shape
 
 #: dtype of the float file: float32 in the host's native byte order.
 FLOAT_DTYPE = np.dtype("=f4")
@@ -34,9 +35,30 @@ def read_float_image(path: str | os.PathLike[str], shape: tuple[int, int]) -> np
 
     Raises:
         ValueError: the file size is not 4 * slow * fast bytes.
+        OSError: the file cannot be read.
     """
     slow, fast = shape
+    size = os.stat(path).st_size
+    if size != 4 * slow * fast:
+        raise ValueError(f"float image {path} has {size} bytes but shape {slow}x{fast} "
+                         f"(slow x fast) needs {4 * slow * fast}")
     data = np.fromfile(path, dtype=FLOAT_DTYPE)
-    if data.size != slow * fast:
-        raise ValueError(f"{path}: {data.size} floats, expected {slow}x{fast}={slow * fast}")
     return data.reshape(slow, fast).astype(np.float32, copy=False)
+
+
+def float_pixels(path: str | os.PathLike[str], shape: Shape | None) -> np.ndarray:
+    """The raw float image as float64 [slow, fast]; the file does not say its shape.
+
+    Raises:
+        ValueError: no ``shape``, or a file of another size.
+    """
+    if shape is None:
+        raise ValueError(f"{path}: raw float image needs a shape (pass --shape SLOW FAST or "
+                         f"nanoBragg args)")
+    return read_float_image(path, shape).astype(np.float64)
+
+
+#: no signature: the image format of any file no other image format recognises
+FORMAT = FileFormat(
+    name="raw", what="-floatfile: float32 photons/pixel [slow, fast], no header",
+    read=read_float_image, write=float_image_bytes, pixels=float_pixels)

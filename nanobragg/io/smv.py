@@ -26,7 +26,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from nanobragg.errors import InputFileError
 from nanobragg.io.atomic import atomic_write_bytes
+from nanobragg.io.format import FileFormat
+from nanobragg.io.inputfile import read_input_bytes
 from nanobragg.units import RTD
 
 #: The header size C declares (and pads to when the text is shorter).
@@ -369,6 +372,14 @@ class SMVImage:
         """(slow, fast) = (SIZE2, SIZE1)."""
         return int(self.data.shape[0]), int(self.data.shape[1])
 
+    def pixels(self) -> np.ndarray:
+        """float64 [slow, fast] pixels in the header's BYTE_ORDER (C's reader ignores it; a
+        viewer of the image, as nb-compare and the refiner are, should not)."""
+        stated = self.header.get("BYTE_ORDER", "").strip()
+        swap = stated in ("little_endian", "big_endian") and stated != NATIVE_BYTE_ORDER
+        data = self.data.byteswap() if swap else self.data
+        return data.astype(np.float64)
+
 
 def _c_visible_header(raw: bytes, size: int) -> str:
     """The first ``size`` bytes as a C string (cut at the first NUL), latin-1."""
@@ -469,3 +480,36 @@ def header_geometry(
         if (v := take(keyword)) is not None:
             out[name] = v / RTD
     return out
+
+
+def read_smv_input(path: Path, display: str) -> SMVImage:
+    """An ``-img``/``-mask`` input read as C's reader does (bounded, regular files only), with
+    one-line :class:`~nanobragg.errors.InputFileError` messages naming the file as typed;
+    header values come from :meth:`SMVImage.value` (C's ``ValueOf``, NaN when absent)."""
+    raw = read_input_bytes(path, display)
+    try:
+        smv = parse_smv_bytes(raw, display)
+    except ValueError as exc:
+        message = str(exc)
+        if not message.startswith(display):
+            message = f"{display}: {message}"
+        raise InputFileError(message) from None
+    header_bytes = smv.value("HEADER_BYTES")
+    slow, fast = smv.shape
+    if len(raw) < header_bytes + 2 * slow * fast:
+        raise InputFileError(
+            f"{display}: truncated SMV file: {len(raw)} bytes, but HEADER_BYTES={header_bytes:g} "
+            f"and {fast}x{slow} 2-byte pixels need {header_bytes + 2 * slow * fast:g}"
+        )
+    return smv
+
+
+def smv_pixels(path: str | os.PathLike[str], shape: tuple[int, int] | None = None) -> np.ndarray:
+    """The pixels of an SMV file as float64 [slow, fast] (its header gives the shape)."""
+    return read_smv(path).pixels()
+
+
+FORMAT = FileFormat(
+    name="smv", what="-intfile/-noisefile, -img/-mask: ADSC SMV, a text header and uint16 pixels",
+    understand=lambda head: head.startswith(b"{"), read=read_smv,
+    write=smv_bytes, pixels=smv_pixels)

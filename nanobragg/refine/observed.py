@@ -1,4 +1,5 @@
-"""Observed images and masks: SMV, CBF, HDF5 or raw float, as counts per pixel."""
+"""Observed images and masks: any image format of :mod:`nanobragg.io.registry` (SMV, HDF5,
+CBF, ``.npy``, else raw float), as counts per pixel."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nanobragg.io import registry
 from nanobragg.refine.errors import RefineError
 
 #: nanobragg's -intfile/-noisefile add this ADC offset (C default); raw floats carry none
@@ -13,16 +15,8 @@ SMV_DEFAULT_ADC = 40.0
 
 
 def image_format(path: Path) -> str:
-    """'smv', 'cbf', 'hdf5' or 'raw', from the first bytes and the name."""
-    with open(path, "rb") as handle:
-        head = handle.read(16)
-    if head.startswith(b"{"):
-        return "smv"
-    if head.startswith(b"\x89HDF"):
-        return "hdf5"
-    if path.suffix.lower() == ".cbf" or head.startswith(b"###CBF"):
-        return "cbf"
-    return "raw"
+    """'smv', 'cbf', 'hdf5', 'npy' or 'raw', from the first bytes and the name."""
+    return registry.image_format(Path(path)).name
 
 
 def read_observed(path: str | Path, shape: tuple[int, int] | None,
@@ -33,27 +27,14 @@ def read_observed(path: str | Path, shape: tuple[int, int] | None,
     name = str(path) if name is None else name
     if not path.is_file():
         raise RefineError(f"--image {name}: no such file")
-    kind = image_format(path)
+    fmt = registry.image_format(path)
+    if fmt.name == "raw" and shape is None:
+        raise RefineError(f"--image {name}: a raw float file needs --shape SLOW FAST")
     try:
-        if kind == "smv":
-            from nanobragg.io.smv import read_smv
-
-            return read_smv(path).data.astype(np.float64), kind
-        if kind == "cbf":
-            from nanobragg.io.cbf import read_cbf
-
-            return read_cbf(path), kind
-        if kind == "hdf5":
-            from nanobragg.io.nxmx import read_hdf5_image
-
-            return read_hdf5_image(path), kind
-        if shape is None:
-            raise RefineError(f"--image {name}: a raw float file needs --shape SLOW FAST")
-        from nanobragg.io.raw import read_float_image
-
-        return read_float_image(path, shape).astype(np.float64), kind
+        return fmt.pixels(path, shape), fmt.name
     except ImportError as exc:
-        raise RefineError(f"--image {name}: reading {kind} needs the package {exc.name}") from None
+        raise RefineError(f"--image {name}: reading {fmt.name} needs the package {exc.name}"
+                          ) from None
     except (ValueError, OSError) as exc:
         raise RefineError(f"--image {name}: {exc}") from None
 

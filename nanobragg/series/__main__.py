@@ -1,8 +1,14 @@
-"""``python -m nanobragg.series``: the ``nanobragg-series`` command."""
+"""``python -m nanobragg.series``: the ``nanobragg-series`` command, through the console
+launcher (:mod:`nanobragg.cli.launch`) like the installed script."""
 
-import sys
+from nanobragg.cli.launch import launch
 
-from nanobragg.series.run import main
+
+def _entry():
+    from nanobragg.series.run import main
+
+    return main
+
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    launch("nanobragg-series", _entry)

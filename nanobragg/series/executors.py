@@ -4,9 +4,10 @@ All three follow one protocol: ``run(frames)`` yields a :class:`FrameResult` per
 frames complete (in any order), and ``close()`` releases the workers. Results travel back to
 this process, which alone writes files and the manifest (:mod:`nanobragg.series.store`), so
 workers need no shared file system. Each worker builds one :class:`FrameRenderer` from the job
-it received once (process pool initializer; Dask: the job is scattered to every worker once and
-the renderer is kept per worker), and at most ``2 x workers`` frames are in flight, which
-bounds the memory held by finished frames waiting to be written.
+it received once (process pool initializer, with cores/K torch threads per local worker; Dask:
+the job is scattered to every worker once and the renderer is kept per worker), and at most
+``2 x workers`` frames are in flight, which bounds the memory held by finished frames waiting
+to be written.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import multiprocessing
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
-from nanobragg.series import SeriesError
+from nanobragg.series import SeriesError, worker
 from nanobragg.series.plan import FrameSpec
 from nanobragg.series.render import FrameRenderer, FrameResult, SeriesJob
 
@@ -33,51 +34,61 @@ class Executor(Protocol):
 
 
 class InlineExecutor:
-    """Every frame in this process, one after the other, with one Simulator."""
+    """Every frame in this process with one Simulator, in frame order, as a two-stage
+    pipeline: frame i is encoded (noise image, file bytes, hash: C and numpy code that
+    releases the GIL) in a helper thread while torch renders frame i + 1 here."""
 
     workers = 1
 
     def __init__(self, job: SeriesJob) -> None:
         self.renderer = FrameRenderer(job)
+        self.encoder = cf.ThreadPoolExecutor(1, thread_name_prefix="nanobragg-series-encode")
 
     def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
+        encoding = None
         for frame in frames:
-            yield self.renderer.render(frame)
+            image, model = self.renderer.render_image(frame)
+            nxt = self.encoder.submit(self.renderer.encode, image, model, frame)
+            if encoding is not None:
+                yield encoding.result()
+            encoding = nxt
+        if encoding is not None:
+            yield encoding.result()
 
     def close(self) -> None:
-        pass
+        self.encoder.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------------------------------------
 # Local worker processes
 # ------------------------------------------------------------------------------------------------
 
-_RENDERER: FrameRenderer | None = None
+def worker_threads(workers: int) -> int:
+    """Torch threads of each of ``workers`` local processes: this process's threads (the
+    cores, or ``OMP_NUM_THREADS``) shared out, at least one each."""
+    import torch
 
-
-def _start_worker(job: SeriesJob) -> None:
-    global _RENDERER
-    _RENDERER = FrameRenderer(job)
-
-
-def _render_in_worker(frame: FrameSpec) -> FrameResult:
-    assert _RENDERER is not None, "worker started without a job"
-    return _RENDERER.render(frame)
+    return max(1, torch.get_num_threads() // workers)
 
 
 class ProcessExecutor:
-    """K worker processes of one torch thread each (K ~ the number of cores)."""
+    """K worker processes (K ~ the number of cores) of cores/K torch threads each, started
+    when the executor is made (their imports overlap the checks of frames already done); the
+    job is pickled once and sent once to each (:mod:`nanobragg.series.worker`)."""
 
     def __init__(self, job: SeriesJob, workers: int) -> None:
         self.workers = workers
-        job.threads = 1
+        job.threads = worker_threads(workers)
         context = multiprocessing.get_context("spawn")  # no fork of a threaded torch
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=context,
-                                           initializer=_start_worker, initargs=(job,))
+                                           initializer=worker.start,
+                                           initargs=(worker.job_bytes(job),))
+        for _ in range(workers):  # the pool spawns a process per submit until it has K
+            self.pool.submit(worker.ready)
 
     def run(self, frames: Sequence[FrameSpec]) -> Iterator[FrameResult]:
         yield from _windowed(frames, 2 * self.workers,
-                             lambda frame: self.pool.submit(_render_in_worker, frame),
+                             lambda frame: self.pool.submit(worker.render, frame),
                              lambda pending: cf.wait(pending, return_when=cf.FIRST_COMPLETED)[0])
 
     def close(self) -> None:

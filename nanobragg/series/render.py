@@ -9,6 +9,8 @@ Simulator's random state is copied, never advanced, between frames (``docs/serie
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,15 +59,31 @@ class SeriesJob:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """A rendered frame: the bytes of its file and what image they hold."""
+    """A rendered frame: the bytes of its file, their sha256 (computed where the frame was
+    rendered, so that workers hash in parallel) and what image they hold."""
 
     index: int
     data: bytes
     image: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FrameModel:
+    """What encoding a frame reads of the Simulator that rendered it, taken right after the
+    render: :meth:`FrameRenderer.encode` can then run in another thread while the Simulator is
+    reconfigured for the next frame (``reconfigure`` rebinds these attributes, never mutates
+    them, and the random state is copied)."""
+
+    report: object
+    config: SimulationConfig
+    geometry: object
+    shared_rng: object
 
 
 class FrameRenderer:
-    """Renders frames of one job with one Simulator."""
+    """Renders frames of one job with one Simulator: :meth:`render_image` (torch, this
+    thread) then :meth:`encode` (noise image, file bytes, hash: numpy and C, any thread)."""
 
     def __init__(self, job: SeriesJob) -> None:
         import torch
@@ -78,10 +96,19 @@ class FrameRenderer:
         self.sim = Simulator(job.config, cwd=Path(job.cwd), structure_factors=job.structure_factors)
 
     def render(self, frame: FrameSpec) -> FrameResult:
-        self.sim.reconfigure(frame_config(self.job.config, frame))
-        image = self.sim.run().detach().to("cpu").numpy().astype(np.float32)
-        data, held = encode_frame(image, self.sim, self.job, frame)
-        return FrameResult(frame.index, data, held.description)
+        return self.encode(*self.render_image(frame), frame)
+
+    def render_image(self, frame: FrameSpec) -> tuple[np.ndarray, FrameModel]:
+        """The frame's float32 image and the model that encodes it."""
+        sim = self.sim
+        sim.reconfigure(frame_config(self.job.config, frame))
+        image = sim.run().detach().to("cpu").numpy().astype(np.float32)
+        return image, FrameModel(sim.report, sim.config, sim.geometry,
+                                 copy.deepcopy(sim.shared_rng))
+
+    def encode(self, image: np.ndarray, model: FrameModel, frame: FrameSpec) -> FrameResult:
+        data, held = encode_frame(image, model, self.job, frame)
+        return FrameResult(frame.index, data, held.description, hashlib.sha256(data).hexdigest())
 
 
 def encode_frame(image: np.ndarray, sim, job: SeriesJob, frame: FrameSpec

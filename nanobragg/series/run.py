@@ -147,7 +147,9 @@ def _write_h5(h5, staged: list[Path], sim, frames: list[FrameSpec], job: SeriesJ
 
 
 #: how a series run that does not return a status ends (nanobragg.console)
-CONSOLE = Console(PROG, interrupted="interrupted (rerun the same command to resume)")
+#: SIGTERM arrives as Terminated under the console launcher (nanobragg.cli.launch)
+CONSOLE = Console(PROG, interrupted="interrupted (rerun the same command to resume)",
+                  terminated="terminated (rerun the same command to resume)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,4 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> None:  # pragma: no cover - the installed script
-    sys.exit(main())
+    """``nanobragg-series`` and ``python -m nanobragg.series``: through the console launcher
+    (imports without garbage collection, no slow interpreter teardown at exit)."""
+    from nanobragg.cli.launch import launch
+
+    launch(PROG, lambda: main)

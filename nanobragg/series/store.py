@@ -99,7 +99,7 @@ class SeriesStore:
         # manifest hash on the next run (the frame is then rendered again)
         atomic_write_bytes(self.out / name, result.data, durable=False)
         entry = {"index": frame.index, "path": H5_NAME if self.fmt == "h5" else name,
-                 "sha256": sha256_of(result.data), "image": result.image,
+                 "sha256": result.sha256, "image": result.image,
                  **frame.manifest_fields()}
         if self.fmt == "h5":
             entry["dataset"] = "/entry/data/data"

@@ -118,17 +118,31 @@ def test_a_step_cannot_forge_its_end_of_step_marker(repo: Path, lk: Invoke) -> N
     assert run["verdict"] == "fail"
 
 
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
 def test_a_detached_child_is_killed_before_the_run_is_sealed(repo: Path, lk: Invoke) -> None:
-    late = r'sleep 2; echo late > \"\$0\"'
+    # Each child notes its pid, then would write its file long after any run under load has
+    # ended: the run must have killed both by the time it returns.
+    late = r'echo \$\$ > \"\$0.pid\"; sleep 30; echo late > \"\$0\"'
     step = (f'- echo start; setsid sh -c "{late}" "$RUN_DIR/late.txt" > /dev/null 2>&1 & '
             f'env -i setsid sh -c "{late}" "$RUN_DIR/../late2.txt" > /dev/null 2>&1 & '
-            'echo ok > "$RUN_DIR/ok.txt"')
+            'until [ -s "$RUN_DIR/late.txt.pid" ] && [ -s "$RUN_DIR/../late2.txt.pid" ]; '
+            'do sleep 0.05; done; echo ok > "$RUN_DIR/ok.txt"')
     memo = PASSING_MEMO.replace('- echo ok > "$RUN_DIR/ok.txt"', step)
     (repo / "memo.md").write_text(memo)
     result = lk("run", "memo.md")
     assert result.exit_code == 0, result.output
     assert (repo / RUN_ROOT / STAMP / "ok.txt").is_file()  # the step ran
-    time.sleep(3)
+    pid_files = [repo / RUN_ROOT / STAMP / "late.txt.pid", repo / RUN_ROOT / "late2.txt.pid"]
+    pids = [int(p.read_text()) for p in pid_files]  # the step waited for both
+    assert not any(_alive(pid) for pid in pids), pids
     assert not (repo / RUN_ROOT / STAMP / "late.txt").exists()
     assert not (repo / RUN_ROOT / "late2.txt").exists()
 

@@ -18,9 +18,9 @@ from nanobragg.cli.args import (
     parse_args,
     suggest,
 )
-from nanobragg.cli.inputs import read_sources
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import Convention, CrystalShape, Interpolation, Pivot, Quirks
+from nanobragg.io.table import read_sources
 
 CELL = ["-cell", "70", "80", "90", "90", "90", "90", "-default_F", "100"]
 DEG = math.pi / 180

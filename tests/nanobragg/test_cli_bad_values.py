@@ -313,11 +313,13 @@ def test_progress_bar_shows_an_eta():
 def test_signal_mid_render(sig, status, word, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "NB_PYTORCH_DTYPE"}
     env["OMP_NUM_THREADS"] = "1"
-    # a render of many seconds: 512x512 pixels x 100 sub-pixels x 10 mosaic domains
-    args = BASE[:10] + ["512"] + BASE[11:] + ["-oversample", "10", "-mosaic", "1",
-                                              "-noprogress"]
+    # a render of many seconds even for the fused term stage on one thread: 1024x1024 pixels
+    # x 100 sub-pixels x 40 mosaic domains (4e9 terms, so no term limit)
+    args = BIG + ["-oversample", "10", "-mosaic", "1", "-mosaic_dom", "40", "-max_terms", "0"]
+    # a runner started in the background (nohup, `&`) passes SIGINT on as ignored: undo that
     proc = subprocess.Popen([sys.executable, "-m", "nanobragg", *args], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     for line in proc.stdout:  # the set-up block is printed just before the render
         if line.startswith("  noise image paramters"):

@@ -14,7 +14,8 @@ from golden_cases import DATA_DIR
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nanobragg import structure_factors as sf
+from nanobragg.errors import InputFileError
+from nanobragg.io import hkl as sf
 
 _TOKENS = ["0", "7", "+2", "-0", "-13", "007", "1.0", "1.", ".5", "-2.5e3", "1E-2", "inf",
            "NaN", "1_0", "x", "99999999999999999999"]
@@ -28,7 +29,7 @@ def _read(path: Path, whole_file: bool, monkeypatch: pytest.MonkeyPatch):
             m.setattr(sf, "_parse_valid_hkl", lambda lines: None)
         try:
             data = sf.read_hkl(path, "t.hkl")
-        except (sf.InputFileError, OverflowError) as exc:
+        except (InputFileError, OverflowError) as exc:
             return type(exc).__name__, str(exc)
     return data.indices.dtype, data.indices.tolist(), data.amplitudes.view(np.int64).tolist()
 

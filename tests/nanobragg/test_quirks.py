@@ -66,7 +66,7 @@ def test_each_switch_only_changes_its_own_quirk(tmp_path):
     """Turning one switch off changes phi_from_zero only for phi_carryover."""
     base = render(config_for("phi_from_zero", tmp_path), tmp_path)
     for name in ("running_sum_oversample", "last_layer_capture", "water_double_scaling",
-                 "interpolation_fallback"):
+                 "interpolation_fallback", "zero_thickness_capture"):
         other = render(config_for("phi_from_zero", tmp_path, replace(Quirks(), **{name: False})),
                        tmp_path)
         np.testing.assert_array_equal(other, base)
@@ -184,3 +184,42 @@ def test_interpolation_fallback_matches_c(tmp_path):
     c_image = np.fromfile(run_dir / "float.bin", dtype="<f4").reshape(64, 64)
     _, ours = _fallback_image(tmp_path / "py", Quirks())
     assert np.abs(ours.astype(np.float32) - c_image).max() <= 1e-6 * c_image.max()
+
+
+#: -oversample_thick without a sensor thickness (the case of quirk zero_thickness_capture)
+THIN_ARGS = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "300", "-N", "10",
+             "-detpixels", "32", "-pixel", "0.4", "-distance", "100", "-oversample", "2"]
+
+
+def _thin_image(tmp_path, quirks: Quirks, *extra: str) -> np.ndarray:
+    cfg = parse_args([*THIN_ARGS, *extra], cwd=tmp_path).simulation
+    cfg.dtype = torch.float64
+    cfg.quirks = quirks
+    return Simulator(cfg).run().numpy()
+
+
+def test_zero_thickness_oversample_thick_is_c_zero_image(tmp_path):
+    """C's capture fraction of a layer without thickness is exp(0) - exp(0) = 0 under
+    -oversample_thick (its float image of THIN_ARGS is all zeros, checked live below); the
+    corrected mode captures everything, which is the image without -oversample_thick."""
+    plain = _thin_image(tmp_path, Quirks())
+    assert plain.max() > 0
+    assert not _thin_image(tmp_path, Quirks(), "-oversample_thick").any()
+    corrected = _thin_image(tmp_path, Quirks.corrected(), "-oversample_thick")
+    np.testing.assert_allclose(corrected, _thin_image(tmp_path, Quirks.corrected()),
+                               rtol=1e-12, atol=0)
+
+
+@pytest.mark.live_c
+def test_zero_thickness_oversample_thick_matches_c(tmp_path):
+    import os
+    import subprocess
+
+    c_bin = os.environ.get("NB_C_BIN")
+    if not c_bin:
+        pytest.skip("NB_C_BIN is not set: no C nanoBragg binary for the live zero-thickness check")
+    subprocess.run([c_bin, *THIN_ARGS, "-oversample_thick", "-floatfile", "float.bin"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    c_image = np.fromfile(tmp_path / "float.bin", dtype="<f4").reshape(32, 32)
+    ours = _thin_image(tmp_path, Quirks(), "-oversample_thick").astype(np.float32)
+    np.testing.assert_array_equal(ours, c_image)

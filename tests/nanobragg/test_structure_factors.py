@@ -18,9 +18,9 @@ from golden_cases import DATA_DIR, case
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from nanobragg import structure_factors as sf
 from nanobragg.config import Interpolation, StructureFactorConfig
 from nanobragg.errors import InputFileError
+from nanobragg.io import hkl as hkl_format
 from nanobragg.structure_factors import (
     FallbackState,
     HKLData,
@@ -556,15 +556,15 @@ def test_hkl_line_fast_match_agrees_with_the_token_rules(tokens, spaces) -> None
     line = spaces[0] + "".join(t + s for t, s in zip(tokens, spaces[1:] + [" "], strict=False))
 
     def parse(fast: bool):
-        saved = sf._HKL_LINE
+        saved = hkl_format._HKL_LINE
         if not fast:
-            sf._HKL_LINE = re.compile(r"(?!)")  # never matches: token rules only
+            hkl_format._HKL_LINE = re.compile(r"(?!)")  # never matches: token rules only
         try:
-            return sf._parse_hkl_line(line, "t.hkl", 1, 0)
+            return hkl_format._parse_hkl_line(line, "t.hkl", 1, 0)
         except InputFileError as exc:
             return str(exc)
         finally:
-            sf._HKL_LINE = saved
+            hkl_format._HKL_LINE = saved
 
     fast, slow = parse(True), parse(False)
     assert fast == slow or (isinstance(fast, tuple) and isinstance(slow, tuple)

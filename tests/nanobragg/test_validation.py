@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from nanobragg.cli.inputs import read_matrix
 from nanobragg.config import Convention, SimulationConfig
 from nanobragg.errors import ConfigError, InputFileError, NanoBraggError
+from nanobragg.io.matrix import read_matrix
 from nanobragg.simulator import Simulator
 from nanobragg.structure_factors import read_hkl
 

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from nanobragg.beam import build_sources, count_sources
-from nanobragg.cli import inputs
 from nanobragg.config import BeamConfig, SimulationConfig
 from nanobragg.errors import WorkloadError
+from nanobragg.io import table
 from nanobragg.simulator import Simulator
 from nanobragg.workload import Workload, check_workload, rendered_pixel_count
 
@@ -108,10 +108,22 @@ EXACT_ONLY = ["1 2 x\n", "1e 2\n", "1-2 3\n", "nan 1\n", "1\r2\n", "0x10 1\n"]
 @pytest.mark.parametrize("text", PLAIN_TABLES + EXACT_ONLY)
 def test_fast_table_reader_reads_what_the_exact_tokenizer_reads(text, monkeypatch):
     raw = text.encode()
-    fast = inputs._plain_table(raw, 5)
+    fast = table._plain_table(raw, 5)
     assert (fast is None) == (text in EXACT_ONLY)
-    monkeypatch.setattr(inputs, "_plain_table", lambda raw, ncols: None)
-    exact = inputs._read_rows(raw, 5)
+    monkeypatch.setattr(table, "_plain_table", lambda raw, ncols: None)
+    exact = table._read_rows(raw, 5)
     if fast is not None:
         for got, want in zip(fast, exact, strict=True):
             assert np.array_equal(got, want, equal_nan=True), (text, fast, exact)
+
+
+#: lines that are blank or not for the tokenizer only because of where their CRs stand
+CR_TABLES = ["\r\r\n1\n", "\r \r\n", " \r\n\r", "1\r\r\n\r\r", "\r\t2\n", "\r", "x\r\n\n\n"]
+
+
+@pytest.mark.parametrize("text", PLAIN_TABLES + EXACT_ONLY + CR_TABLES)
+def test_row_count_without_parsing_is_the_tokenizers_count(text, monkeypatch):
+    # the term count of a -sourcefile render is taken from this count, before any parse
+    raw = text.encode()
+    monkeypatch.setattr(table, "_plain_table", lambda raw, ncols: None)
+    assert table.count_rows(raw) == len(table._read_rows(raw, 5)[0]), text

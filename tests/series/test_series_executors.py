@@ -55,3 +55,29 @@ def test_dask_job_is_scattered_once_and_renderer_kept_per_worker(tmp_path):
 
         built = list(client.run(renderers_built).values())
         assert [len(ids) for ids in built] == [1]  # one renderer for three frames
+
+
+def test_local_workers_share_the_cores_out(tmp_path):
+    """--workers K gives each worker this process's torch threads / K (at least one), set
+    before its renderer is built, and keeps the parent's job untouched but for that."""
+    import torch
+
+    from nanobragg.cli.args import parse_args
+    from nanobragg.series import worker
+    from nanobragg.series.executors import ProcessExecutor
+    from nanobragg.series.render import SeriesJob
+
+    parsed = parse_args(SMALL, tmp_path)
+    parsed.simulation.seed = 1
+    job = SeriesJob(parsed.simulation, "float", False, 40.0, 0.0, str(tmp_path), None)
+    before = torch.get_num_threads()
+    torch.set_num_threads(4)
+    try:
+        executor = ProcessExecutor(job, 2)
+        try:
+            assert job.threads == 2
+            assert executor.pool.submit(worker.ready).result() == 2
+        finally:
+            executor.close()
+    finally:
+        torch.set_num_threads(before)
