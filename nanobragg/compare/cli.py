@@ -73,7 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 pass, 2 usage, 3 below threshold, 4 shape mismatch, "
         "5 a side failed to run. Details: docs/nb-compare.md.",
     )
-    src = p.add_argument_group("what to compare")
+    _add_sources(p.add_argument_group("what to compare"))
+    out = p.add_argument_group("output and criteria")
+    _add_criteria(out)
+    _add_outputs(out)
+    return p
+
+
+def _add_sources(src: argparse._ArgumentGroup) -> None:
     src.add_argument("--c-bin", help="C nanoBragg binary (default: $NB_C_BIN)")
     src.add_argument(
         "--py-cmd",
@@ -98,7 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CASE_DIR",
         help="compare nanobragg against a stored golden case directory",
     )
-    out = p.add_argument_group("output and criteria")
+
+
+def _add_criteria(out: argparse._ArgumentGroup) -> None:
+    """The pass criteria of the verdict (docs/nb-compare.md)."""
     out.add_argument("--outdir", default="nb_compare_out", help="output directory")
     out.add_argument(
         "--threshold", type=float, default=0.999, help="minimum correlation (default 0.999)"
@@ -131,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--peak-radius", type=float, default=3.0, help="matching radius in px (default 3)"
     )
+
+
+def _add_outputs(out: argparse._ArgumentGroup) -> None:
+    """What is compared, how the sides run and what is written."""
     out.add_argument(
         "--resample",
         action="store_true",
@@ -165,7 +179,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="run mode: add -trace_pixel SLOW FAST to both runs and write the "
         "trace diff and scaling chain (needs the instrumented C binary)",
     )
-    return p
 
 
 def split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
