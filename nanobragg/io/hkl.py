@@ -62,12 +62,25 @@ def _c_warning_for(axis: str, token: str, entry: int) -> str:
     return f"WARNING: non-integer value for {axis} ({value:g}) at line {entry}"
 
 
+#: C keeps Miller indices in an int: larger ones are refused (numpy's int64 would overflow)
+MAX_INDEX = 2**31 - 1
+
+
+def _index(token: str, axis: str, name: str, lineno: int) -> int:
+    value = int(token)
+    if abs(value) > MAX_INDEX:
+        raise InputFileError(f"{name}:{lineno}: Miller index {axis} = {token} is out of range "
+                             f"(at most {MAX_INDEX} in size, as C's int)")
+    return value
+
+
 def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int, int, int, float]:
     """Parse one ``h k l F`` line; refuse anything C would not read as four numbers."""
     valid = _HKL_LINE.fullmatch(text)
     if valid:
         h, k, l, f = valid.groups()
-        return int(h), int(k), int(l), _amplitude(f, name, lineno)
+        return (_index(h, "h", name, lineno), _index(k, "k", name, lineno),
+                _index(l, "l", name, lineno), _amplitude(f, name, lineno))
     tokens = text.split()
     if len(tokens) != 4:
         raise InputFileError(
@@ -85,7 +98,8 @@ def _parse_hkl_line(text: str, name: str, lineno: int, entry: int) -> tuple[int,
         raise InputFileError(f"{name}:{lineno}: Miller index {axis} = {token!r} is not a number")
     if not _FLOAT_TOKEN.match(tokens[3]):
         raise InputFileError(f"{name}:{lineno}: F = {tokens[3]!r} is not a number")
-    return int(tokens[0]), int(tokens[1]), int(tokens[2]), _amplitude(tokens[3], name, lineno)
+    return (_index(tokens[0], "h", name, lineno), _index(tokens[1], "k", name, lineno),
+            _index(tokens[2], "l", name, lineno), _amplitude(tokens[3], name, lineno))
 
 
 def _amplitude(token: str, name: str, lineno: int) -> float:
@@ -140,8 +154,8 @@ def _parse_valid_hkl(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     """(indices, amplitudes) of a file whose every non-blank line is valid, in one pass over
     the text (64 000 lines: ~10x faster than line by line); None for anything else (no entry,
     a malformed line, a non-finite or negative F), which the line-by-line reader then reports
-    with its file:line message. The values are the same: the same int() and float() of the
-    same tokens."""
+    with its file:line message (so is an index too large for C's int). The values are the
+    same: the same int() and float() of the same tokens."""
     body = "\n".join(line for line in lines if line.strip())
     if not body or _HKL_BODY.fullmatch(body) is None:
         return None
@@ -149,7 +163,10 @@ def _parse_valid_hkl(lines: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     amplitudes = np.array(list(map(float, tokens[3::4])), dtype=np.float64)
     if not (np.isfinite(amplitudes).all() and (amplitudes >= 0).all()):
         return None
-    indices = np.array([list(map(int, tokens[i::4])) for i in range(3)], dtype=np.int64).T
+    columns = [list(map(int, tokens[i::4])) for i in range(3)]
+    if any(abs(v) > MAX_INDEX for column in columns for v in (min(column), max(column))):
+        return None
+    indices = np.array(columns, dtype=np.int64).T
     return np.ascontiguousarray(indices), amplitudes
 
 

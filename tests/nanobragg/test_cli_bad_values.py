@@ -81,6 +81,10 @@ CASES: list[tuple[str, list[str], dict, list[str]]] = [
     ("hkl_negative_F", BASE + ["-hkl", "f.hkl"], {"f.hkl": "0 0 0 10\n\n1 0 0 -5\n"},
      ["f.hkl:3", "negative"]),
     ("hkl_arabic_index", BASE + ["-hkl", "f.hkl"], {"f.hkl": "0 0 \u0661 10\n"}, ["f.hkl:1"]),
+    ("hkl_index_beyond_int", BASE + ["-hkl", "f.hkl"],
+     {"f.hkl": "0 0 0 10\n1 0 99999999999999999999 5\n"}, ["f.hkl:2", "out of range"]),
+    ("hkl_index_beyond_int_odd_spacing", BASE + ["-hkl", "f.hkl"],
+     {"f.hkl": "0 0 0 10\n 1\t-3000000000  0 5 \n"}, ["f.hkl:2", "out of range"]),
     # source-file content (file:line)
     ("source_zero_wavelength", BASE + ["-sourcefile", "s.txt"],
      {"s.txt": "-10 0 0 1 1e-10\n-10 0 0 1 0\n"}, ["s.txt:2", "wavelength"]),
