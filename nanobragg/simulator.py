@@ -155,7 +155,7 @@ class Simulator:
         render (None: ``$NB_MAX_TERMS`` or the default, 0: none); a render above it, or above
         the free memory, raises :class:`~nanobragg.errors.WorkloadError` before anything large
         is built."""
-        config.validate()
+        config.validate(cwd)
         self.force_running_sum = force_running_sum
         #: a StructureFactorTable to use instead of loading the config's (refinement reuses one)
         self._given_table = structure_factors
@@ -235,7 +235,7 @@ class Simulator:
         everything but the structure-factor table is. ``config.structure_factors`` must equal
         the current one. Nothing is printed.
         """
-        config.validate()
+        config.validate(self.cwd)
         old = self.config
         if config.structure_factors != old.structure_factors:
             raise ConfigError("reconfigure: the structure factors cannot change")
