@@ -16,7 +16,7 @@ from typing import Any
 
 from nanobragg import units
 from nanobragg.cli.options import ArgumentError, OutputOptions, ParsedArgs
-from nanobragg.config import DTYPE_NAMES, Convention, Pivot, Quirks, SimulationConfig
+from nanobragg.config import Convention, Pivot, Quirks, SimulationConfig, dtype_name_problem
 from nanobragg.io.matrix import read_matrix
 from nanobragg.io.table import read_sources, read_stol_table
 from nanobragg.workload import term_limit
@@ -229,8 +229,9 @@ def apply_dtype(st: State, values: list[Any]) -> None:
 
 def parse_dtype(word: str, source: str) -> str:
     """The precision named by ``word`` (kept by name: the parser does not load torch)."""
-    if word not in DTYPE_NAMES:
-        raise ArgumentError(f"{source}: expected float32 or float64, got {word!r}")
+    problem = dtype_name_problem(word)
+    if problem is not None:
+        raise ArgumentError(f"{source}: {problem}")
     return word
 
 
