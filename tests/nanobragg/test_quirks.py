@@ -119,9 +119,9 @@ def test_water_corrected_background_is_scaled_once(tmp_path):
 
     def water_only(quirks: Quirks | None) -> tuple[Simulator, np.ndarray]:
         cfg = config_for("water", tmp_path, quirks)
-        # background only: every F is 0 (with no structure factors at all the run is refused,
-        # as C refuses it)
-        (tmp_path / "zero.hkl").write_text("0 0 0 0\n")
+        # background only: every F is 0 (a table of one zero reflection, as C needs F from
+        # somewhere to run at all)
+        (tmp_path / "zero.hkl").write_text("0 0 0 0.0\n")
         cfg.structure_factors.hkl_file = tmp_path / "zero.hkl"
         cfg.structure_factors.default_F = 0.0
         cfg.beam.fluence = 1e30
