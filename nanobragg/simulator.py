@@ -30,6 +30,7 @@ import torch
 
 from nanobragg import rng
 from nanobragg.beam import build_sources, count_sources, fluence_from_config, water_background
+from nanobragg.chunks import place_pixels, render_pixels
 from nanobragg.config import SimulationConfig
 from nanobragg.convention import run_axes
 from nanobragg.crystal import (
@@ -232,10 +233,10 @@ class Simulator:
         slow, fast = self.rendered_pixels()
         inp = self._render_inputs(len(slow))
         recorder = RenderRecorder(self, slow, fast, trace_pixel, printout, printout_pixel)
-        self.trace = []
-        state = KernelState()
-        values = self._render(inp, slow, fast, state, recorder, progress)
-        image = self._image(values, slow, fast)
+        self.trace, state, g = [], KernelState(), self.detector
+        values = render_pixels(inp, slow, fast, self._chunk(inp, recorder.active), state,
+                               recorder, progress)
+        image = place_pixels(values, slow, fast, g.spixels, g.fpixels)
         self.trace, self.state = recorder.trace, state
         self.report.solid_angle = state.omega_sum / self.steps
         warning = fallback_warning(state.extra)
@@ -243,36 +244,12 @@ class Simulator:
             self.report.interpolation_warning = warning
         return image
 
-    def _render(self, inp: KernelInputs, slow: torch.Tensor, fast: torch.Tensor,
-                state: KernelState, recorder: RenderRecorder,
-                progress: Callable[[int, int], None] | None) -> torch.Tensor:
-        """The values [P] of the rendered pixels (kernel dtype), chunk by chunk in order. The
-        fused term stage sizes its chunks by evaluations, but not with a trace or a printout,
-        whose chunks record the torch path's [K, N] parts."""
-        fused = inp.fused is not None and not recorder.active
+    def _chunk(self, inp: KernelInputs, recording: bool) -> int:
+        """Pixels per chunk. The fused term stage sizes its chunks by evaluations, but not
+        with a trace or a printout, whose chunks record the torch path's [K, N] parts."""
+        fused = inp.fused is not None and not recording
         orientations = inp.orientations.shape[0] * inp.orientations.shape[1] if fused else None
-        chunk = chunk_pixels(self.workload, self.chunk_elements, orientations)
-        total = len(slow)
-        values = torch.empty(total, dtype=inp.dtype, device=self.device)
-        for start in range(0, total, chunk):
-            s = slow[start:start + chunk].to(self.device)
-            f = fast[start:start + chunk].to(self.device)
-            values[start:start + chunk] = recorder.render_chunk(inp, start, s, f, state)
-            if progress is not None:
-                progress(min(start + chunk, total), total)
-        return values
-
-    def _image(self, values: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor
-               ) -> torch.Tensor:
-        """The image [slow, fast]: the rendered values in place, 0 elsewhere."""
-        g = self.detector
-        if len(values) == g.spixels * g.fpixels:  # every pixel, in memory order
-            return values.reshape(g.spixels, g.fpixels)
-        image = torch.zeros(g.spixels * g.fpixels, dtype=values.dtype, device=self.device)
-        if len(values):
-            image = image.index_put(
-                (slow.to(self.device) * g.fpixels + fast.to(self.device),), values)
-        return image.reshape(g.spixels, g.fpixels)
+        return chunk_pixels(self.workload, self.chunk_elements, orientations)
 
     def pixel_renderer(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """A function (slow[P], fast[P]) -> photons [P] for any pixels of this model.
