@@ -472,7 +472,7 @@ def resolve_interpolation(
 FALLBACK_KEY = "fallback"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FLookup:
     """F at fractional h, k, l as the kernel asks for it: ``lookup(h, k, l, live, state)``.
 

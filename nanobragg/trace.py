@@ -6,6 +6,8 @@ phi step), then the scaling factors once. :func:`trace_lines` prints the same na
 tensors the kernel recorded while rendering the pixel, so that ``nb-trace-diff`` can compare the
 two logs line by line. Units follow C's values; C's two mislabelled names are kept for the diff
 (``scattering_vec_A_inv`` is in m⁻¹, ``rot_*_star_A_inv`` are the unrotated set-up vectors).
+:func:`printout_lines` gives C's ``-printout`` block of a pixel; :class:`RenderRecorder` asks the
+kernel for the records of the chunks that hold a traced or printed pixel while a render runs.
 """
 
 from __future__ import annotations
