@@ -16,6 +16,8 @@
 #include <Python.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NR_IA 16807
 #define NR_IM 2147483647
@@ -26,11 +28,19 @@
 #define NR_NDIV (1 + (NR_IM - 1) / NR_NTAB)
 #define NR_RNMX (1.0 - 1.2e-7)
 
+/* Counts below this get their log_gamma(count + 1) from a table (whole numbers up to it are
+ * exact floats, so count + 1.0 rounds to the same float as in C's expression). */
+#define COUNT_TABLE_CAP (1 << 22)
+
 typedef struct {
     int64_t *idum;   /* caller's seed variable */
     int64_t *table;  /* iv[0..31], then iy at [32] */
     float oldm, g, sq, alxm, gset;
     int iset;
+    /* log_gamma(n + 1) of whole counts n, filled on first use (NaN: not yet); the
+     * rejection method evaluates it at every trial count, mostly at counts seen before */
+    float *count_lgamma;
+    size_t count_size;
 } noise_state;
 
 static int64_t park_miller(int64_t value) {
@@ -67,6 +77,32 @@ static float log_gamma(float xx) {
     double ser = 1.000000000190015;
     for (int j = 0; j < 6; j++) ser += cof[j] / ++y;
     return (float)(-tmp + log(2.5066282746310005 * ser / x));
+}
+
+/* Grow the count table to hold index n (NaN-filled); 0 when memory is short. */
+static int grow_count_table(noise_state *st, size_t n) {
+    size_t size = st->count_size ? st->count_size : 4096;
+    while (size <= n) size *= 2;
+    if (size > COUNT_TABLE_CAP) size = COUNT_TABLE_CAP;
+    float *values = realloc(st->count_lgamma, size * sizeof(float));
+    if (values == NULL) return 0;
+    memset(values + st->count_size, 0xFF, (size - st->count_size) * sizeof(float));
+    st->count_lgamma = values;
+    st->count_size = size;
+    return 1;
+}
+
+/* C's log_gamma(em + 1.0) for a trial count em (a whole number >= 0, or inf/NaN). */
+static float log_gamma_of_count(noise_state *st, float em) {
+    if (em < (float)COUNT_TABLE_CAP) {
+        size_t n = (size_t)em;
+        if (n < st->count_size || grow_count_table(st, n)) {
+            float value = st->count_lgamma[n];
+            if (value != value) value = st->count_lgamma[n] = log_gamma(em + 1.0);
+            return value;
+        }
+    }
+    return log_gamma(em + 1.0);
 }
 
 static float gaussian(noise_state *st) {
@@ -114,7 +150,7 @@ static float poisson(noise_state *st, float xm) {
             em = st->sq * y + xm;
         } while (em < 0.0);
         em = floor(em);
-        t = 0.9 * (1.0 + y * y) * exp(em * st->alxm - log_gamma(em + 1.0) - st->g);
+        t = 0.9 * (1.0 + y * y) * exp(em * st->alxm - log_gamma_of_count(st, em) - st->g);
     } while (uniform(st) > t);
     return em;
 }
@@ -154,7 +190,7 @@ static PyObject *noise_loop(PyObject *self, PyObject *args) {
 
     double *c = (double *)cache.buf;
     noise_state st = {(int64_t *)idum.buf, (int64_t *)table.buf, (float)c[0], (float)c[1],
-                      (float)c[2], (float)c[3], (float)c[5], c[4] != 0.0};
+                      (float)c[2], (float)c[3], (float)c[5], c[4] != 0.0, NULL, 0};
     const double *pixels = (const double *)image.buf;
     uint16_t *dest = (uint16_t *)out.buf;
     double total = 0.0;
@@ -173,6 +209,7 @@ static PyObject *noise_loop(PyObject *self, PyObject *args) {
             dest[s * fast + f] = to_uint16(value);
         }
     }
+    free(st.count_lgamma);
     Py_END_ALLOW_THREADS
     c[0] = st.oldm; c[1] = st.g; c[2] = st.sq; c[3] = st.alxm;
     c[4] = st.iset; c[5] = st.gset;

@@ -102,7 +102,7 @@ class FrameRenderer:
         """The frame's float32 image and the model that encodes it."""
         sim = self.sim
         sim.reconfigure(frame_config(self.job.config, frame))
-        image = sim.run().detach().to("cpu").numpy().astype(np.float32)
+        image = sim.run().detach().to("cpu").numpy().astype(np.float32, copy=False)
         return image, FrameModel(sim.report, sim.config, sim.detector,
                                  copy.deepcopy(sim.shared_rng))
 

@@ -105,8 +105,8 @@ def run(argv: Sequence[str], cwd: Path, stderr: TextIO | None = None) -> int:
     job = SeriesJob(parsed.simulation, opts.args.format, o.write_noise, o.adc, o.scale, str(cwd),
                     base.structure_factors, key=key)
     executor = make_executor(opts, job)  # a Dask address that does not answer fails here
+    store = SeriesStore(out, command, opts.args.format)
     try:
-        store = SeriesStore(out, command, opts.args.format)
         done = store.open(frames)
         todo = [f for f in frames if f.index not in done]
         progress = SeriesProgress(None if opts.args.quiet else stderr, len(frames), len(done))
@@ -118,6 +118,7 @@ def run(argv: Sequence[str], cwd: Path, stderr: TextIO | None = None) -> int:
         store.finish(lambda h5, staged: _write_h5(h5, staged, base, frames, job, store.created))
     finally:
         executor.close()
+        store.close()
     print(progress.close(str(opts.args.out)))
     return 0
 

@@ -8,6 +8,10 @@ next run removes. Rerunning the same command keeps every frame whose file exists
 manifest's sha256 and renders the rest; ``series.json`` records the command, and a different
 one is refused unless ``--overwrite``. At the end the manifest is rewritten in frame order.
 
+Frames are written by one writer thread, in the order recorded (file, then manifest line), so
+that the disk is never on the rendering path; at most :data:`MAX_QUEUED` frames wait, and
+:meth:`SeriesStore.close` (also on Ctrl-C and SIGTERM) lets the queued ones finish.
+
 With ``--format h5`` frames are staged as raw pixels in ``.frames/`` and assembled into
 ``series.h5`` once all are done (then the staging files go); a frame's sha256 is then that of
 its pixels (little-endian), as staged and as stored in the HDF5 dataset.
@@ -15,6 +19,7 @@ its pixels (little-endian), as staged and as stored in the HDF5 dataset.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import hashlib
 import json
@@ -31,6 +36,8 @@ MANIFEST = "manifest.jsonl"
 HEADER = "series.json"
 H5_NAME = "series.h5"
 STAGING = ".frames"
+#: frames recorded but not yet on disk before record() waits for the writer
+MAX_QUEUED = 4
 
 
 def frame_name(index: int, fmt: str) -> str:
@@ -72,6 +79,8 @@ class SeriesStore:
     def __init__(self, out: Path, command: dict, fmt: str) -> None:
         self.out, self.command, self.fmt = out, command, fmt
         self.entries: dict[int, dict] = {}
+        self._writer = cf.ThreadPoolExecutor(1, thread_name_prefix="nanobragg-series-write")
+        self._queued: list[cf.Future] = []
 
     def open(self, frames: list[FrameSpec]) -> set[int]:
         """Create or resume the directory; return the indices already done."""
@@ -92,25 +101,42 @@ class SeriesStore:
         return set(self.entries)
 
     def record(self, frame: FrameSpec, result: FrameResult, flags: list[str]) -> None:
-        """Write the frame file (atomically), then append its manifest line; ``flags`` are
-        the ``nanobragg`` flags that reproduce the frame."""
+        """Queue the frame for the writer thread: its file (atomically), then its manifest
+        line; ``flags`` are the ``nanobragg`` flags that reproduce the frame. An error of an
+        earlier write is raised here."""
         name = frame_name(frame.index, self.fmt)
-        # no fsync: a kill cannot leave a partial file, and a power loss is caught by the
-        # manifest hash on the next run (the frame is then rendered again)
-        atomic_write_bytes(self.out / name, result.data, durable=False)
         entry = {"index": frame.index, "path": H5_NAME if self.fmt == "h5" else name,
                  "sha256": result.sha256, "image": result.image,
                  **frame.manifest_fields()}
         if self.fmt == "h5":
             entry["dataset"] = "/entry/data/data"
         entry["nanobragg_flags"] = flags
+        while len(self._queued) >= MAX_QUEUED or (self._queued and self._queued[0].done()):
+            self._queued.pop(0).result()
+        self._queued.append(self._writer.submit(self._write, name, result.data, entry))
+
+    def _write(self, name: str, data: bytes, entry: dict) -> None:
+        # no fsync: a kill cannot leave a partial file, and a power loss is caught by the
+        # manifest hash on the next run (the frame is then rendered again)
+        atomic_write_bytes(self.out / name, data, durable=False)
         with open(self.out / MANIFEST, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
-        self.entries[frame.index] = entry
+        self.entries[entry["index"]] = entry
+
+    def flush(self) -> None:
+        """Wait until every recorded frame is on disk (raising a write's error)."""
+        while self._queued:
+            self._queued.pop(0).result()
+
+    def close(self) -> None:
+        """Let the queued frames finish and stop the writer (errors are left to flush)."""
+        cf.wait(self._queued)
+        self._writer.shutdown(wait=True)
 
     def finish(self, write_h5=None) -> None:
         """Rewrite the manifest in frame order; with h5, ``write_h5(h5, staged_paths)`` fills
         a new ``series.h5`` from the staged frames (skipped when it is already complete)."""
+        self.flush()
         self._rewrite_manifest()
         staging = self.out / STAGING
         if self.fmt != "h5" or not staging.is_dir():

@@ -201,6 +201,21 @@ def test_compiled_and_python_loops_agree_on_random_image() -> None:
     assert a.photons == b.photons and a.overloads == b.overloads
 
 
+@requires_compiled
+def test_compiled_loop_table_of_counts_matches_python_on_bright_pixels() -> None:
+    """The compiled loop takes log_gamma(count + 1) of the rejection method's trial counts from
+    a table that grows with the counts met; counts from 12 to ~1e6, each level met by several
+    pixels, must give the Python kernels' bits."""
+    gen = np.random.default_rng(11)
+    levels = np.exp(gen.uniform(np.log(12.0), np.log(9.9e5), 300)).astype(np.float32)
+    image = np.repeat(levels, 4).reshape(24, 50)
+    gen.shuffle(image.reshape(-1))
+    a = noise_image(image, 7, 40.0, compiled=False)
+    b = noise_image(image, 7, 40.0, compiled=True)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.photons == b.photons and a.overloads == b.overloads
+
+
 # ----------------------------------------------------------------------------------------------
 # Live check against the C binary (NB_C_BIN): streams sharing the ran1 table
 # ----------------------------------------------------------------------------------------------
