@@ -11,6 +11,8 @@ Measures, in one sitting on the same machine:
   (reconfigure, run, noise image, file bytes: ``FrameRenderer.render``);
 * ``series_per_frame_s``: the series' own time per frame (one process, one Simulator; frame
   files and manifest written), from the frames/s of its summary line;
+* ``series_marginal_frame_s``: what one more frame costs: the rendering time of a series of
+  2 x ``--frames`` less that of ``--frames``, per frame (torch's one-time warm-up cancels);
 * ``series_whole_s``: the whole ``python -m nanobragg.series`` command (start-up included);
 * ``processes_s``: ``--processes`` separate ``python -m nanobragg`` runs of the same frames
   (``-phi``/``-osc``/``-seed`` of each frame, the noise image written), one after the other;
@@ -19,7 +21,8 @@ Measures, in one sitting on the same machine:
 ``--format float`` writes the render itself, so its frames compare with ``warm_render_s``;
 the default ``smv`` frames hold the noise image, made from the render by C's sequential
 random numbers, so they compare with ``warm_render_s + warm_noise_s``
-(``per_frame_vs_warm_output``). Targets (issue 14): that ratio <= 1.1, and
+(``per_frame_vs_warm_output``, and ``marginal_vs_warm_output`` for the marginal cost).
+Targets (issue 14): those ratios <= 1.1, and
 processes_scaled_s / series_whole_s >= 20.
 """
 
@@ -117,9 +120,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "series"
         whole, rendered = series_times(args.frames, out, args.format)
+        # the marginal cost of a frame: a series twice as long, less the first (the start-up
+        # of torch's first render, once per process, cancels)
+        _, rendered_twice = series_times(2 * args.frames, Path(tmp) / "twice", args.format)
         count = min(args.processes, args.frames)
         processes = processes_time(count, out)
     per_frame = rendered / args.frames
+    marginal = (rendered_twice - rendered) / args.frames
     scaled = processes * args.frames / count
     result = {
         "frames": args.frames, "format": args.format,
@@ -127,8 +134,10 @@ def main() -> int:
         "warm_render_s": round(warm["render"], 4), "warm_noise_s": round(warm["noise"], 4),
         "warm_frame_s": round(warm["frame"], 4),
         "series_per_frame_s": round(per_frame, 4), "series_whole_s": round(whole, 2),
+        "series_marginal_frame_s": round(marginal, 4),
         "per_frame_vs_warm_render": round(per_frame / warm["render"], 3),
         "per_frame_vs_warm_output": round(per_frame / warm_output, 3),
+        "marginal_vs_warm_output": round(marginal / warm_output, 3),
         "per_frame_vs_warm_frame": round(per_frame / warm["frame"], 3),
         "processes_timed": count, "processes_s": round(processes, 2),
         "processes_scaled_s": round(scaled, 2),

@@ -20,9 +20,6 @@ precision is kept by name until it is read (:attr:`SimulationConfig.dtype`).
 from __future__ import annotations
 
 import math
-import re
-import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -34,6 +31,8 @@ from nanobragg.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
+
+    from nanobragg.validation import Note
 
     Scalar = float | torch.Tensor
 else:  # annotations are not evaluated at run time
@@ -287,10 +286,13 @@ class SimulationConfig:
     def with_dtype(self, dtype: torch.dtype | str) -> SimulationConfig:
         return replace(self, dtype=dtype)
 
-    def validate(self) -> list[Note]:
-        """Refuse physically meaningless input with a message naming the input; return the
-        notes on values kept with the C program's meaning (see :func:`validate`)."""
-        return validate(self)
+    def validate(self, cwd: Path | None = None) -> list[Note]:
+        """Refuse physically meaningless input with a message naming the config field; return
+        the notes on values kept with the C program's meaning (see
+        :func:`nanobragg.validation.validate`; relative file names are read against ``cwd``)."""
+        from nanobragg.validation import validate
+
+        return validate(self, cwd)
 
 
 #: the precisions the engine renders in, by name
@@ -320,259 +322,3 @@ def _set_dtype(self: SimulationConfig, value: torch.dtype | str) -> None:
 # ``dtype`` may be set by name (the parser does, to stay free of torch) but always reads as a
 # torch.dtype, so the engine and its callers see one type; torch loads on the first read.
 SimulationConfig.dtype = property(_get_dtype, _set_dtype)  # type: ignore[assignment]
-
-
-def _value(x: Scalar | None) -> float | None:
-    if x is None:
-        return None
-    torch = sys.modules.get("torch")  # a tensor exists only once torch is loaded
-    if torch is not None and isinstance(x, torch.Tensor):
-        return float(x.detach())
-    return float(x)
-
-
-def _field(config: SimulationConfig, dotted: str) -> Any:
-    section, _, name = dotted.partition(".")
-    return getattr(getattr(config, section), name)
-
-
-#: the direction fields, in the order they are checked
-UNIT_VECTORS = ("detector.fdet_vector", "detector.sdet_vector", "detector.odet_vector",
-                "detector.twotheta_axis", "beam.beam_vector", "beam.polar_vector",
-                "crystal.spindle_axis")
-
-
-def _check_unit_vectors(config: SimulationConfig) -> None:
-    for dotted in UNIT_VECTORS:
-        v = _field(config, dotted)
-        if v is None:
-            continue
-        norm = math.sqrt(sum(c * c for c in v))
-        if not math.isfinite(norm) or norm == 0.0:
-            raise ConfigError(template=f"{{{dotted}}}: vector {v} has zero or non-finite length",
-                              field=dotted)
-        if abs(norm - 1.0) > 1e-3:
-            raise ConfigError(template=f"{{{dotted}}}: vector {v} is not a unit vector "
-                              f"(length {norm:.6g})", field=dotted)
-    det = config.detector
-    if det.convention is Convention.CUSTOM and det.fdet_vector and det.sdet_vector:
-        f, s = np.asarray(det.fdet_vector), np.asarray(det.sdet_vector)
-        cross = np.linalg.norm(np.cross(f, s)) / (np.linalg.norm(f) * np.linalg.norm(s))
-        if cross < 1e-6:
-            raise ConfigError(template="{detector.fdet_vector} and {detector.sdet_vector} are "
-                              "parallel", field="detector.sdet_vector")
-
-
-def check_device(device: torch.device | str) -> None:
-    """Refuse a device this machine cannot run on, in one line (torch would raise its own
-    AssertionError or RuntimeError deep inside the first tensor operation)."""
-    word = str(device)
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", word):
-        raise ConfigError(f"device {word!r}: expected cpu, cuda or cuda:N")
-    if word.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {word!r}: CUDA is not available on this machine")
-        index = int(word.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise ConfigError(f"device {word!r}: only {torch.cuda.device_count()} CUDA device(s)")
-
-
-def validate(config: SimulationConfig) -> list[Note]:
-    """Refuse physically meaningless input (:class:`ConfigError`, with ``field`` set when one
-    value is at fault) and return a :class:`Note` for each value that the C program gives a
-    documented meaning which this port keeps (``N < 1`` counts as 1, ``oversample = 0`` is the
-    automatic choice)."""
-    det, beam = config.detector, config.beam
-    check_device(config.device)
-    for rule in RANGE_RULES:
-        rule.check(config)
-    if not _value(beam.wavelength) > 0:
-        raise ConfigError(f"wavelength must be positive, got {_value(beam.wavelength)} m",
-                          "beam.wavelength", "must be positive")
-    if _value(det.distance) is not None and not _value(det.distance) > 0:
-        raise ConfigError(f"distance must be positive, got {_value(det.distance) * 1e3:g} mm",
-                          "detector.distance", "must be positive")
-    _check_unit_vectors(config)
-    _validate_crystal(config.crystal)
-    # a table read from a file checks its rows (with file:line) when first parsed, after the
-    # render's term count (see nanobragg.io.table); an array given here is checked now
-    if beam.sources is not None and not getattr(beam.sources, "checks_rows_when_read", False):
-        bad = bad_source_row(beam.sources)
-        if bad is not None:
-            row, problem = bad
-            raise ConfigError(f"beam.sources row {row}: {problem}", "beam.sources", problem)
-    return _notes(config)
-
-
-def _validate_crystal(xtal: CrystalConfig) -> None:
-    if xtal.cell is None and xtal.amatrix is None:
-        raise ConfigError(template="no crystal: give {crystal.cell:usage} or "
-                          "{crystal.amatrix:usage}")
-    if xtal.cell is not None:
-        a, b, c, al, be, ga = (_value(x) for x in xtal.cell)
-        if min(a, b, c) <= 0:
-            raise ConfigError(template=f"{{crystal.cell}}: lengths must be positive, got "
-                              f"{a:g} {b:g} {c:g}", field="crystal.cell")
-        if _triclinic_volume(a, b, c, al, be, ga) <= 1e-12 * a * b * c:
-            raise ConfigError(
-                template=f"{{crystal.cell}}: zero cell volume for angles "
-                f"{math.degrees(al):g} {math.degrees(be):g} {math.degrees(ga):g} deg",
-                field="crystal.cell")
-    if xtal.amatrix is not None:
-        m = np.asarray(xtal.amatrix, dtype=float)
-        if m.shape != (3, 3):
-            raise ConfigError(template=f"{{crystal.amatrix}}: need a 3x3 A matrix, got shape "
-                              f"{m.shape}", field="crystal.amatrix")
-        if abs(np.linalg.det(m)) < 1e-30:
-            raise ConfigError(template="{crystal.amatrix}: the A matrix is singular (zero cell "
-                              "volume)", field="crystal.amatrix")
-
-
-# ------------------------------------------------------------------------------------------------
-# Value ranges: one rule per field, in library terms (a front end names its own flag)
-# ------------------------------------------------------------------------------------------------
-
-#: lengths beyond these are not a diffraction experiment, and their squares overflow the
-#: arithmetic long before (C renders an image of zeros for -distance 1e308)
-MAX_WAVELENGTH_M = 1e-3
-MAX_LENGTH_M = 1e3
-
-
-@dataclass(frozen=True)
-class RangeRule:
-    """``field`` (dotted path; None values are "unset" and pass) must satisfy ``ok``."""
-
-    field: str
-    ok: Callable[[float], bool]
-    problem: str
-
-    def check(self, config: SimulationConfig) -> None:
-        section, _, name = self.field.partition(".")
-        raw = getattr(getattr(config, section), name)
-        values = raw if isinstance(raw, tuple) else (raw,)
-        for item in values:
-            number = _value(item)
-            if number is not None and not self.ok(number):
-                raise ConfigError(f"{self.field} = {_show(raw)}: {self.problem}", self.field,
-                                  self.problem)
-
-
-def _show(raw) -> str:
-    if isinstance(raw, tuple):
-        return " ".join(_show(x) for x in raw)
-    return f"{_value(raw):g}"
-
-
-def _positive(x: float) -> bool:
-    return x > 0
-
-
-def _not_negative(x: float) -> bool:
-    return x >= 0
-
-
-def _at_least_one(x: float) -> bool:
-    return x >= 1
-
-
-RANGE_RULES: tuple[RangeRule, ...] = (
-    RangeRule("detector.pixel_size", _positive, "pixel size must be positive"),
-    RangeRule("detector.fpixels", _at_least_one, "must be at least 1 pixel"),
-    RangeRule("detector.spixels", _at_least_one, "must be at least 1 pixel"),
-    RangeRule("detector.detsize_f", _positive, "detector size must be positive"),
-    RangeRule("detector.detsize_s", _positive, "detector size must be positive"),
-    RangeRule("detector.detsize_f", lambda x: x <= MAX_LENGTH_M,
-              f"detector size must be at most {MAX_LENGTH_M:g} m"),
-    RangeRule("detector.detsize_s", lambda x: x <= MAX_LENGTH_M,
-              f"detector size must be at most {MAX_LENGTH_M:g} m"),
-    RangeRule("detector.distance", lambda x: x <= MAX_LENGTH_M,
-              f"distance must be at most {MAX_LENGTH_M:g} m"),
-    RangeRule("detector.close_distance", lambda x: 0 < x <= MAX_LENGTH_M,
-              f"distance must be positive and at most {MAX_LENGTH_M:g} m"),
-    RangeRule("detector.roi", _not_negative, "pixel indices must not be negative"),
-    RangeRule("detector.thickness", _not_negative, "thickness must not be negative"),
-    RangeRule("detector.thickstep", _positive, "layer thickness must be positive"),
-    RangeRule("detector.thicksteps", _at_least_one, "must be at least 1 layer"),
-    RangeRule("beam.wavelength", lambda x: x <= MAX_WAVELENGTH_M,
-              f"wavelength must be at most {MAX_WAVELENGTH_M:g} m"),
-    RangeRule("beam.fluence", _positive, "fluence must be positive"),
-    RangeRule("beam.flux", _not_negative, "flux must not be negative"),
-    RangeRule("beam.exposure", _positive, "exposure time must be positive"),
-    RangeRule("beam.beamsize", _positive, "beam size must be positive"),
-    RangeRule("beam.dispersion", lambda x: 0 <= x < 2,
-              "spectral width must not be negative and must stay below 200% (the spectrum would "
-              "reach wavelength 0)"),
-    RangeRule("beam.dispsteps", _at_least_one, "must be at least 1 wavelength"),
-    RangeRule("beam.hdivrange", _not_negative, "divergence must not be negative"),
-    RangeRule("beam.vdivrange", _not_negative, "divergence must not be negative"),
-    RangeRule("beam.hdivstep", _positive, "divergence step must be positive"),
-    RangeRule("beam.vdivstep", _positive, "divergence step must be positive"),
-    RangeRule("beam.hdivsteps", _at_least_one, "must be at least 1 point"),
-    RangeRule("beam.vdivsteps", _at_least_one, "must be at least 1 point"),
-    RangeRule("beam.water_size", _not_negative, "water droplet size must not be negative"),
-    RangeRule("crystal.Na", _not_negative, "number of cells must not be negative"),
-    RangeRule("crystal.Nb", _not_negative, "number of cells must not be negative"),
-    RangeRule("crystal.Nc", _not_negative, "number of cells must not be negative"),
-    RangeRule("crystal.sample_x", _not_negative, "crystal size must not be negative"),
-    RangeRule("crystal.sample_y", _not_negative, "crystal size must not be negative"),
-    RangeRule("crystal.sample_z", _not_negative, "crystal size must not be negative"),
-    RangeRule("crystal.mosaic_spread", _not_negative, "mosaic spread must not be negative"),
-    RangeRule("crystal.mosaic_domains", _at_least_one, "must be at least 1 domain"),
-    RangeRule("crystal.osc", _not_negative, "oscillation range must not be negative"),
-    RangeRule("crystal.phistep", _positive, "phi step must be positive"),
-    RangeRule("crystal.phisteps", _at_least_one, "must be at least 1 step"),
-    RangeRule("structure_factors.default_F", _not_negative,
-              "a structure-factor amplitude must not be negative"),
-    RangeRule("sampling.oversample", _not_negative,
-              "must be positive (0 = automatic, as in C)"),
-    RangeRule("sampling.dmin", _not_negative, "resolution limit must not be negative (0 = off)"),
-)
-
-
-@dataclass(frozen=True)
-class Note:
-    """A value kept with the C program's documented meaning: ``field`` and what it means."""
-
-    field: str
-    text: str
-
-
-def _notes(config: SimulationConfig) -> list[Note]:
-    notes = []
-    for name in ("Na", "Nb", "Nc"):
-        if _value(getattr(config.crystal, name)) < 1:
-            notes.append(Note(f"crystal.{name}", "fewer than 1 unit cell counts as 1, as in C"))
-    if config.sampling.oversample == 0:
-        notes.append(Note("sampling.oversample", "0 selects the automatic oversampling, as in C"))
-    return notes
-
-
-def bad_source_row(rows: np.ndarray) -> tuple[int, str] | None:
-    """(row index, problem) of the first source row that cannot be rendered, or None.
-
-    Rows are X, Y, Z, I, lambda with NaN for a column not given (it takes its default); a
-    given value must be finite, a given wavelength positive, and a given position not 0 0 0
-    (it is the direction towards the source).
-    """
-    table = np.asarray(rows, dtype=np.float64).reshape(-1, 5)
-    given = ~np.isnan(table)
-    checks = (
-        (np.isinf(table).any(axis=1), "value is infinite"),
-        (given[:, 4] & ~(table[:, 4] > 0), "wavelength must be positive"),
-        (given[:, :3].all(axis=1) & (np.abs(table[:, :3]).sum(axis=1) == 0),
-         "source position 0 0 0 gives no direction"),
-    )
-    first: tuple[int, str] | None = None
-    for bad, problem in checks:
-        hits = np.flatnonzero(bad)
-        if len(hits) and (first is None or hits[0] < first[0]):
-            first = (int(hits[0]), problem)
-    return first
-
-
-def _triclinic_volume(a: float, b: float, c: float, al: float, be: float, ga: float) -> float:
-    ca, cb, cg = math.cos(al), math.cos(be), math.cos(ga)
-    arg = 1 - ca * ca - cb * cb - cg * cg + 2 * ca * cb * cg
-    return a * b * c * math.sqrt(max(arg, 0.0))

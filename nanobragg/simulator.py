@@ -6,7 +6,7 @@
 
 Each stage hands the next a resolved object and owns no physics of its own:
 
-1. ``config.validate()``: the config, in SI units;
+1. ``config.validate(cwd)``: the config, in SI units;
 2. the models, each resolving itself in C's order (:meth:`Simulator._resolve`): the axes of
    the convention (:mod:`nanobragg.convention`), the detector (:mod:`nanobragg.detector`),
    the crystal, its misset, phi sweep and mosaic domains (:mod:`nanobragg.crystal`), the
@@ -85,7 +85,7 @@ class Simulator:
         ``max_terms`` bounds the render (None: ``$NB_MAX_TERMS`` or the default, 0: none); a
         render above it, or above the free memory, raises
         :class:`~nanobragg.errors.WorkloadError` before anything large is built."""
-        config.validate()
+        config.validate(cwd)
         self.force_running_sum = force_running_sum
         self._given_table = structure_factors
         self.config = config
@@ -181,7 +181,7 @@ class Simulator:
         everything but the structure-factor table is. ``config.structure_factors`` must equal
         the current one. Nothing is printed.
         """
-        config.validate()
+        config.validate(self.cwd)
         old = self.config
         if config.structure_factors != old.structure_factors:
             raise ConfigError("reconfigure: the structure factors cannot change")

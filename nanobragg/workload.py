@@ -152,10 +152,19 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
-def max_terms_from(value: int | None, env: dict[str, str] | None = None) -> int:
+def term_limit(limit: float, source: str, shown: str) -> int:
+    """``limit`` as a term limit (0 = none): the one rule on it, a whole number >= 0, refused
+    in the words of ``source`` (``max_terms``, ``$NB_MAX_TERMS``, the CLI's ``-max_terms``)
+    showing the value as ``shown``."""
+    if not (math.isfinite(limit) and limit >= 0 and limit == int(limit)):
+        raise ConfigError(f"{source}: expected a whole number of terms >= 0, got {shown}")
+    return int(limit)
+
+
+def max_terms_from(value: float | None, env: dict[str, str] | None = None) -> int:
     """The term limit: ``value`` if given, else ``$NB_MAX_TERMS``, else the default (0 = none)."""
     if value is not None:
-        return value
+        return term_limit(value, "max_terms", f"{value!r}")
     raw = (os.environ if env is None else env).get(MAX_TERMS_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_TERMS
@@ -163,9 +172,7 @@ def max_terms_from(value: int | None, env: dict[str, str] | None = None) -> int:
         limit = float(raw)
     except ValueError:
         limit = math.nan
-    if not (math.isfinite(limit) and limit >= 0 and limit == int(limit)):
-        raise ConfigError(f"{MAX_TERMS_ENV}: expected a whole number of terms >= 0, got {raw!r}")
-    return int(limit)
+    return term_limit(limit, MAX_TERMS_ENV, f"{raw!r}")
 
 
 def available_memory_bytes(device_type: str, device=None) -> int | None:

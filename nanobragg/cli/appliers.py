@@ -16,17 +16,10 @@ from typing import Any
 
 from nanobragg import units
 from nanobragg.cli.options import ArgumentError, OutputOptions, ParsedArgs
-from nanobragg.config import (
-    DTYPE_NAMES,
-    Convention,
-    Pivot,
-    Quirks,
-    SimulationConfig,
-    check_device,
-)
-from nanobragg.errors import ConfigError
+from nanobragg.config import DTYPE_NAMES, Convention, Pivot, Quirks, SimulationConfig
 from nanobragg.io.matrix import read_matrix
 from nanobragg.io.table import read_sources, read_stol_table
+from nanobragg.workload import term_limit
 
 
 @dataclass
@@ -37,11 +30,14 @@ class State:
     cwd: Path
     #: the flag being applied and its values, as typed (recorded as the origin of what it sets)
     current: str = ""
+    #: the table's name of the flag being applied (recorded as the setter of what it sets)
+    flag: str = ""
 
     def assign(self, dotted: str, value: Any) -> None:
         obj, name = self.target(dotted)
         setattr(obj, name, value)
         self.parsed.origins[dotted] = self.current
+        self.parsed.setters[dotted] = self.flag
 
     def target(self, dotted: str) -> tuple[Any, str]:
         section, _, name = dotted.rpartition(".")
@@ -131,36 +127,25 @@ def path(v: str) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------
-# Conversions that refuse a value first
+# Conversions (the physical rules on the values are the library's, nanobragg.validation)
 # ------------------------------------------------------------------------------------------------
 
 
-def _positive(flag: str, unit: str) -> Callable[[float], float]:
-    def check(v: float) -> float:
-        if not v > 0:
-            raise ArgumentError(f"{flag} must be positive, got {v:g} {unit}".rstrip())
-        return v
-
-    return check
-
-
 def term_count(v: float) -> int:
-    if not (v >= 0 and v == int(v)):
-        raise ArgumentError(f"-max_terms: expected a whole number of terms >= 0, got {v:g}")
-    return int(v)
+    return term_limit(v, "-max_terms", f"{v:g}")
 
 
 def energy(v: float) -> float:
-    _positive("-energy", "eV")(v)
-    return units.ev_wavelength(v)
+    """eV -> m; a photon energy of 0 has no wavelength (NaN, refused as not positive)."""
+    return units.ev_wavelength(v) if v != 0 else math.nan
 
 
 def close_distance(v: float) -> float:
-    return units.mm(_positive("-close_distance", "mm")(v))
+    return units.mm(v)
 
 
 def wavelength(v: float) -> float:
-    return units.angstrom(_positive("-lambda", "A")(v))
+    return units.angstrom(v)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -254,14 +239,6 @@ def parse_dtype(word: str, source: str) -> str:
     if word not in DTYPE_NAMES:
         raise ArgumentError(f"{source}: expected float32 or float64, got {word!r}")
     return word
-
-
-def apply_device(st: State, values: list[Any]) -> None:
-    try:
-        check_device(values[0])
-    except ConfigError as exc:
-        raise ArgumentError(f"-device: {exc}") from None
-    st.cfg.device = values[0]
 
 
 def apply_quirks(st: State, values: list[Any]) -> None:

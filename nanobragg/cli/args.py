@@ -49,7 +49,6 @@ from nanobragg.cli.options import (
     ParsedArgs,
 )
 from nanobragg.cli.values import is_number
-from nanobragg.config import SimulationConfig
 from nanobragg.io.smv import SMVImage, read_smv_input
 
 __all__ = [
@@ -88,6 +87,7 @@ def _read_headers(st: State, argv: list[str], strict: bool) -> None:
         smv = read_smv_input(st.cwd / names["-mask"], names["-mask"])
         _apply_header(st, smv, mask=True)
         st.cfg.detector.mask = np.array(smv.data, dtype=np.uint16)
+        st.parsed.origins["detector.mask"] = st.current
     if "-img" in names:
         st.current = f"-img {names['-img']}"
         st.parsed.img_file = names["-img"]
@@ -163,17 +163,10 @@ def parse_args(
             flag, also = found.flag, found.also
         start = i
         values, i = (flag.reader or read_fixed)(flag, argv, i)
-        st.current = " ".join(argv[start:i])
+        st.current, st.flag = " ".join(argv[start:i]), flag.name
         flag.apply(st, values)
         for other in also:  # C's collisions: the other flag reads the same tokens with atof
+            st.flag = other.name
             other.apply(st, cmatch.c_values(other, argv, start))
         previous = flag
-    _check_combinations(st.cfg)
     return st.parsed
-
-
-def _check_combinations(cfg: SimulationConfig) -> None:
-    """Combinations of flags that C would turn into inf/NaN images."""
-    beam = cfg.beam
-    if beam.flux != 0.0 and beam.exposure > 0.0 and beam.beamsize == 0.0:
-        raise ArgumentError("-flux needs a non-zero -beamsize (fluence = flux*exposure/beamsize^2)")

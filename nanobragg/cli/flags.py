@@ -18,7 +18,6 @@ from nanobragg.cli.appliers import (
     Apply,
     apply_cell,
     apply_detector_abs,
-    apply_device,
     apply_dtype,
     apply_mat,
     apply_misset,
@@ -481,7 +480,7 @@ def _build_table() -> None:
     _flag("-dtype", text, apply_dtype,
           f"floating-point precision (default from ${DTYPE_ENV}; beyond C)",
           R, "float32|float64", "", "float32")
-    _flag("-device", text, apply_device, "torch device (beyond C)", R, "cpu|cuda[:N]", "", "cpu")
+    _flag("-device", text, set_("device"), "torch device (beyond C)", R, "cpu|cuda[:N]", "", "cpu")
     _flag(cmatch.STRICT_FLAG, None, nothing,
           "match flags exactly: refuse unknown flags and stray words instead of reading them as "
           "the C program does (also implied by -quirks corrected; beyond C)", R,

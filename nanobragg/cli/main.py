@@ -36,7 +36,6 @@ from nanobragg.cli.images import (
 )
 from nanobragg.cli.terms import flag_terms, note_line
 from nanobragg.cli.usage import usage_text
-from nanobragg.config import SimulationConfig
 from nanobragg.console import Console
 from nanobragg.errors import EXIT_ERROR, ConfigError, NanoBraggError
 from nanobragg.io.atomic import atomic_open
@@ -147,20 +146,6 @@ def _require(module: str, flag: str) -> None:
         raise ConfigError(f"{flag} needs the Python package {module!r}") from None
 
 
-def check_structure_factors(config: SimulationConfig, cwd: Path) -> None:
-    """C refuses to run with no -hkl, no readable dump file and default_F == 0."""
-    from nanobragg.io.fdump import DEFAULT_DUMP_NAME
-
-    sf = config.structure_factors
-    if sf.hkl_file is not None or sf.default_F != 0.0:
-        return
-    dump = sf.dump_file if sf.dump_file is not None else Path(DEFAULT_DUMP_NAME)
-    if not (cwd / dump).is_file():
-        raise ConfigError(
-            f"no structure factors: give -hkl FILE or -default_F F (no {dump} cache here either)"
-        )
-
-
 def check_trace_pixel(out: OutputOptions, detector) -> None:
     """``-trace_pixel SLOW FAST`` must lie on the detector finally chosen."""
     if out.trace_pixel is None:
@@ -178,17 +163,6 @@ def announce_long_render(sim, warn: Callable[[str], None]) -> None:
     seconds = work.estimated_seconds(sim.device.type)
     if seconds >= LONG_RENDER_S:
         warn(f"{work.describe()}: estimated {format_duration(seconds)} on {sim.device.type}")
-
-
-def check_mask(parsed: ParsedArgs, report) -> None:
-    """The -mask image must match the detector finally chosen (C would read past its end)."""
-    mask = parsed.simulation.detector.mask
-    if mask is not None and tuple(mask.shape) != (report.spixels, report.fpixels):
-        slow, fast = mask.shape
-        raise ConfigError(
-            f"-mask {parsed.mask_file}: mask is {fast}x{slow} pixels but the detector is "
-            f"{report.fpixels}x{report.spixels}"
-        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -372,11 +346,10 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
         return 0
     config, out = parsed.simulation, parsed.outputs
     with flag_terms(parsed):
-        notes = config.validate()
+        notes = config.validate(cwd)
     for line in dict.fromkeys(note_line(parsed, note) for note in notes):  # -N: one line
         warn(line)
     check_outputs(parsed, cwd)
-    check_structure_factors(config, cwd)
     if config.seed is None:
         config.seed = int(time.time())  # C: seed = -time(NULL)
     from nanobragg.simulator import Simulator
@@ -386,7 +359,6 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
             log(f"reading {name}")
     with flag_terms(parsed):
         sim = Simulator(config, cwd=cwd, log=log, max_terms=out.max_terms)
-    check_mask(parsed, sim.detector)
     check_trace_pixel(out, sim.detector)
     if out.progress:
         announce_long_render(sim, warn)

@@ -84,6 +84,8 @@ class ParsedArgs:
     table_files: list[tuple[str, str]] = field(default_factory=list)
     #: config field (dotted path) -> the flag and values that last set it, as typed
     origins: dict[str, str] = field(default_factory=dict)
+    #: config field -> the table's name of the flag that last set it
+    setters: dict[str, str] = field(default_factory=dict)
     #: one line per token read differently from an exact reading (C's matching), for stderr
     notices: list[str] = field(default_factory=list)
 

@@ -1,22 +1,23 @@
 """The command line's names for the library's config fields: a library error told in flags.
 
-The library validates its config in its own terms (:func:`nanobragg.config.validate`: config
-field paths); this module tells such an error as the CLI would: a value rule names the flag and
-values that set the field, as typed (``-distance 1e10: distance must be at most 1000 m``); a
-message written over fields (:attr:`ConfigError.template <nanobragg.errors.ConfigError>`) spells
-each field by the flag of the table that sets it (``-fdet_vector and -sdet_vector are
-parallel``).
+The library validates its config in its own terms (:mod:`nanobragg.validation`: config field
+paths); this module is the one place that tells such an error as the CLI would: a value rule
+names the flag and values that set the field, as typed (``-distance 1e10: distance must be at
+most 1000 m``), or in the wording :data:`WORDING` keeps for a flag; a message written over fields
+(:attr:`ConfigError.template <nanobragg.errors.ConfigError>`) spells each field by the flag of
+the table that sets it (``-fdet_vector and -sdet_vector are parallel``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from nanobragg.cli.flags import TABLE, Flag
+from nanobragg.cli.flags import FLAGS, TABLE, Flag
 from nanobragg.cli.options import ArgumentError, ParsedArgs
-from nanobragg.config import Note
 from nanobragg.errors import ConfigError, tell
+from nanobragg.io.smv import c_atof
+from nanobragg.validation import POSITIVE, Note
 
 #: how "give this field" reads where it differs from the flag's metavar in ``-h``
 _USAGE = {"crystal.cell": "a b c alpha beta gamma"}
@@ -44,12 +45,40 @@ def flag_name(field: str, spec: str = "") -> str:
     return flag.name
 
 
+def _positive_in_flag_unit(flag: Flag, typed: str, error: ConfigError) -> str | None:
+    """``-lambda must be positive, got 0 A``: the value as typed, in the flag's unit."""
+    if error.problem != POSITIVE:
+        return None
+    return f"{flag.name} must be positive, got {c_atof(typed.split()[1]):g} {flag.unit}".rstrip()
+
+
+def _flag_then_message(flag: Flag, typed: str, error: ConfigError) -> str | None:
+    """``-device: device 'tpu': expected cpu, cuda or cuda:N``."""
+    return f"{flag.name}: {error}"
+
+
+#: flags whose refusals keep the words they had when the parser checked these values itself
+#: (the CLI's messages stay byte-identical): flag -> wording (None: the general form)
+WORDING: dict[str, Callable[[Flag, str, ConfigError], str | None]] = {
+    "-lambda": _positive_in_flag_unit,
+    "-energy": _positive_in_flag_unit,
+    "-close_distance": _positive_in_flag_unit,
+    "-device": _flag_then_message,
+}
+
+
 def explain(parsed: ParsedArgs, error: ConfigError) -> str:
     """The library's message about config fields, told in terms of the flags that set them."""
     if error.template is not None:
         return tell(error.template, flag_name)
-    typed = parsed.origins.get(error.field or "")
-    return f"{typed}: {error.problem}" if typed else str(error)
+    field = error.field or ""
+    typed = parsed.origins.get(field)
+    if not typed:
+        return str(error)
+    setter = FLAGS.get(parsed.setters.get(field, ""))
+    wording = WORDING.get(setter.name) if setter is not None else None
+    worded = wording(setter, typed, error) if wording is not None else None
+    return worded or f"{typed}: {error.problem}"
 
 
 def note_line(parsed: ParsedArgs, note: Note) -> str:

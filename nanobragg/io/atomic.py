@@ -9,24 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 
-def _current_umask() -> int:
-    """The process umask, read without changing it where /proc allows (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _create_temporary(target: Path) -> tuple[int, str]:
+    """Create a new hidden sibling ``.NAME.RANDOM.part`` of ``target``, as a plain ``open``
+    would create ``target``: mode 0o666, less the umask (or as the directory's default ACL
+    says), applied by the system; returns (fd, name)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = os.path.join(target.parent, f".{target.name}.{secrets.token_hex(4)}.part")
+        try:
+            return os.open(name, flags, 0o666), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{target}: no free temporary name next to it")
 
 
 @contextlib.contextmanager
@@ -46,8 +46,7 @@ def atomic_open(path: str | os.PathLike[str], durable: bool = True) -> Iterator[
     anyway, e.g. series frames checked against their manifest hash).
     """
     target = Path(os.path.realpath(path))
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    fd, tmp_name = _create_temporary(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -75,7 +74,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     name of a temporary sibling of ``path``, which is fsync'ed and renamed onto ``path`` when
     the block ends normally and removed when it raises."""
     target = Path(os.path.realpath(path))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    fd, tmp_name = _create_temporary(target)
     os.close(fd)
     try:
         yield Path(tmp_name)
@@ -88,9 +87,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _publish(tmp_name: str, target: Path) -> None:
-    """Give the finished temporary file the permissions a plain ``open`` would, then rename it
-    onto ``target`` (atomic on one filesystem)."""
-    os.chmod(tmp_name, 0o666 & ~_current_umask())
+    """Rename the finished temporary file onto ``target`` (atomic on one filesystem)."""
     os.replace(tmp_name, target)
 
 

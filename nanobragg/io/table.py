@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nanobragg.config import bad_source_row
 from nanobragg.errors import InputFileError
 from nanobragg.io.format import FileFormat
 from nanobragg.io.inputfile import read_input_bytes
 from nanobragg.io.smv import c_atof
+from nanobragg.validation import bad_source_row
 
 #: C's read_text_file: token separators, and the characters it skips as "the number"
 _DELIMITERS = " \t,;:!"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from nanobragg.cli.args import parse_args
+from nanobragg.cli.terms import flag_terms
 from nanobragg.config import CrystalShape
 from nanobragg.geometry3d import value
 from nanobragg.refine.errors import RefineError
@@ -50,7 +51,8 @@ class ImageModel:
             config.dtype = torch.float64  # gradients and line searches want double precision
         self.config = config
         self.table = table if table is not None else load_table(config, self.cwd)
-        start = Simulator(_copy_config(config), cwd=self.cwd, structure_factors=self.table)
+        with flag_terms(parsed):  # the library's refusals, named by the flags as nanobragg does
+            start = Simulator(_copy_config(config), cwd=self.cwd, structure_factors=self.table)
         # the automatic oversampling follows N, lambda and distance: freeze the starting
         # choice, or the model would jump whenever a refined value crossed a threshold
         config.sampling = dataclasses.replace(config.sampling, oversample=start.oversample)

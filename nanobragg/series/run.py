@@ -38,7 +38,6 @@ from nanobragg.series.store import SeriesStore, check_out_dir
 def parse_frame_arguments(opts: SeriesOptions, cwd: Path):
     """The frame's nanobragg command line, parsed and checked as ``nanobragg`` would."""
     from nanobragg.cli.args import FLAGS, parse_args
-    from nanobragg.cli.main import check_structure_factors
     from nanobragg.cli.terms import flag_terms
 
     owned = {**SERIES_OWNED, **(ROTATION_OWNED if opts.rotation else STILLS_OWNED)}
@@ -59,8 +58,7 @@ def parse_frame_arguments(opts: SeriesOptions, cwd: Path):
         # one orientation for the whole rotation, not one per frame seed
         config.crystal = replace(config.crystal, misset_seed=opts.args.seed)
     with flag_terms(parsed):
-        config.validate()
-    check_structure_factors(config, cwd)
+        config.validate(cwd)
     return parsed
 
 

@@ -18,6 +18,7 @@ from nanobragg.cli.args import (
     parse_args,
     suggest,
 )
+from nanobragg.cli.terms import flag_terms
 from nanobragg.cli.usage import usage_text
 from nanobragg.config import Convention, CrystalShape, Interpolation, Pivot, Quirks
 from nanobragg.io.table import read_sources
@@ -407,8 +408,10 @@ def test_run_control_flags(monkeypatch):
     assert parse("-quirks", "c").simulation.quirks == Quirks()
     assert parse("-device", "cpu").simulation.device == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ArgumentError, match="CUDA is not available"):
-        parse("-device", "cuda")
+    parsed = parse("-device", "cuda")  # the library refuses it, in the flag's words
+    with pytest.raises(ArgumentError, match="^-device: device 'cuda': CUDA is not available"):
+        with flag_terms(parsed):
+            parsed.simulation.validate()
 
 
 def test_img_is_read_first_and_later_flags_override_it():

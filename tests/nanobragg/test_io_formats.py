@@ -17,7 +17,7 @@ from golden_cases import DATA_DIR, all_cases
 from golden_cases import case as _golden_case
 
 from nanobragg.io import scaling
-from nanobragg.io.atomic import atomic_open, atomic_write_bytes
+from nanobragg.io.atomic import atomic_open, atomic_path, atomic_write_bytes
 from nanobragg.io.pgm import pgm_bytes, read_pgm, write_pgm
 from nanobragg.io.raw import float_image_bytes, read_float_image, write_float_image
 from nanobragg.io.smv import (
@@ -429,6 +429,21 @@ def test_atomic_write_replaces_and_sets_mode(tmp_path: Path) -> None:
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("mask", [0o027, 0o077, 0o002])
+def test_atomic_files_get_the_mode_a_plain_open_gives(tmp_path: Path, mask: int) -> None:
+    previous = os.umask(mask)
+    try:
+        (tmp_path / "plain.bin").write_bytes(b"x")
+        atomic_write_bytes(tmp_path / "atomic.bin", b"x")
+        with atomic_path(tmp_path / "named.bin") as name:
+            name.write_bytes(b"x")
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()}
+    assert modes == {"plain.bin": 0o666 & ~mask, "atomic.bin": 0o666 & ~mask,
+                     "named.bin": 0o666 & ~mask}
 
 
 def test_atomic_write_goes_through_symbolic_links(tmp_path: Path) -> None:

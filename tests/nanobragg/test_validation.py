@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from nanobragg.config import Convention, SimulationConfig
@@ -92,3 +93,48 @@ def test_api_unknown_device_is_one_clear_error():
     cfg.device = "tpu"
     with pytest.raises(ConfigError, match="device 'tpu': expected cpu, cuda or cuda:N"):
         Simulator(cfg)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        (lambda c: setattr(c.beam, "wavelength", math.nan), "beam.wavelength",
+         "wavelength must be positive"),
+        (lambda c: setattr(c.detector, "close_distance", 0.0), "detector.close_distance",
+         "close distance must be positive, got 0 mm"),
+        (lambda c: setattr(c.detector, "distance", -0.1), "detector.distance",
+         "distance must be positive, got -100 mm"),
+        (lambda c: setattr(c, "device", "tpu"), "device", "device 'tpu': expected cpu"),
+        (lambda c: (setattr(c.beam, "flux", 1e12), setattr(c.beam, "beamsize", 0.0)), None,
+         "beam.flux needs a non-zero beam.beamsize"),
+        (lambda c: setattr(c.structure_factors, "default_F", 0.0), None,
+         "no structure factors: give structure_factors.hkl_file or "
+         "structure_factors.default_F"),
+        (lambda c: setattr(c.detector, "mask", np.ones((5, 4), dtype=np.uint16)),
+         "detector.mask", "mask is 4x5 pixels but the detector is 4x4"),
+    ],
+)
+def test_the_library_refuses_what_the_cli_refuses(mutate, field, message, tmp_path):
+    # the rules the CLI used to apply itself (parser, _check_combinations, check_*) are the
+    # library's: Simulator(config) without the CLI refuses the same configs, in config terms
+    cfg = good_config()
+    mutate(cfg)
+    with pytest.raises(ConfigError, match=message) as info:
+        Simulator(cfg, cwd=tmp_path)
+    assert info.value.field == field
+    assert "-" + (field or "x").split(".")[-1] not in str(info.value)  # no flag spelling
+
+
+def test_a_dump_file_in_cwd_is_a_source_of_structure_factors(tmp_path):
+    cfg = good_config()
+    cfg.structure_factors.default_F = 0.0
+    with pytest.raises(ConfigError, match=r"\(no Fdump\.bin cache here either\)"):
+        cfg.validate(tmp_path)
+    (tmp_path / "Fdump.bin").write_bytes(b"")  # validation only asks whether it is there
+    assert cfg.validate(tmp_path) == []
+
+
+def test_a_term_limit_that_is_not_a_whole_number_is_refused():
+    with pytest.raises(ConfigError, match="max_terms: expected a whole number of terms >= 0, "
+                       "got 2.5"):
+        Simulator(good_config(), max_terms=2.5)

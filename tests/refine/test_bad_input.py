@@ -124,3 +124,20 @@ def test_f_without_a_table(observed, tmp_path, capsys):
                                 str(tmp_path / "o"), "--", *model_args(TRUTH)])
     assert status == 2
     _one_line_error(err, "-hkl")
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["-lambda", "0"], ["-lambda must be positive, got 0 A"]),
+    (["-flux", "1e12", "-beamsize", "0"], ["-flux needs a non-zero -beamsize"]),
+    (["-default_F", "0"], ["no structure factors: give -hkl FILE or -default_F F"]),
+])
+def test_the_simulators_refusals_in_the_flags_words(observed, tmp_path, monkeypatch, capsys,
+                                                     extra, words):
+    # the library refuses these configs (nanobragg.validation); refine names the flags as
+    # nanobragg does
+    monkeypatch.chdir(tmp_path)  # no Fdump.bin cache here
+    status, err = _run(capsys, ["--image", str(observed), "--refine", "distance", "--out",
+                                str(tmp_path / "o"), "--", *model_args(TRUTH), *extra])
+    assert status == 2
+    _one_line_error(err, *words)
+    assert not (tmp_path / "o").exists()

@@ -150,6 +150,9 @@ def test_bad_series_flags_fail_in_one_line_writing_nothing(tmp_path, monkeypatch
     ([*SMALL, "-noisefile", "x.img"], "frame argument -noisefile: set by the series"),
     ([*SMALL, "-seed", "4"], "use --seed"),
     ([*SMALL, "-strict_flags", "-no_such_flag"], "frame arguments: "),
+    # refused by the library's rules (nanobragg.validation), named by the flags
+    ([*SMALL, "-lambda", "0"], "-lambda must be positive, got 0 A"),
+    ([*SMALL, "-flux", "1e12", "-beamsize", "0"], "-flux needs a non-zero -beamsize"),
     ([], "no frame arguments"),
 ])
 def test_bad_frame_arguments_fail_in_one_line_writing_nothing(tmp_path, monkeypatch, capsys,
