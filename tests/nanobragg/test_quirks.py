@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,7 +120,11 @@ def test_water_corrected_background_is_scaled_once(tmp_path):
 
     def water_only(quirks: Quirks | None) -> tuple[Simulator, np.ndarray]:
         cfg = config_for("water", tmp_path, quirks)
-        cfg.structure_factors.default_F = 0.0  # background only
+        # background only: F = 0 everywhere (C refuses default_F 0 without a table, so the
+        # table lists one reflection of F 0)
+        (tmp_path / "zero.hkl").write_text("0 0 0 0.0\n")
+        cfg.structure_factors.hkl_file = Path("zero.hkl")
+        cfg.structure_factors.default_F = 0.0
         cfg.beam.fluence = 1e30
         cfg.sampling.oversample = 2
         sim = Simulator(cfg, cwd=tmp_path)
