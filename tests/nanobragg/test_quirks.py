@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,10 +119,10 @@ def test_water_corrected_background_is_scaled_once(tmp_path):
 
     def water_only(quirks: Quirks | None) -> tuple[Simulator, np.ndarray]:
         cfg = config_for("water", tmp_path, quirks)
-        # background only: F = 0 everywhere (C refuses default_F 0 without a table, so the
-        # table lists one reflection of F 0)
+        # background only: every F is 0 (a table of one zero reflection, as C needs F from
+        # somewhere to run at all)
         (tmp_path / "zero.hkl").write_text("0 0 0 0.0\n")
-        cfg.structure_factors.hkl_file = Path("zero.hkl")
+        cfg.structure_factors.hkl_file = tmp_path / "zero.hkl"
         cfg.structure_factors.default_F = 0.0
         cfg.beam.fluence = 1e30
         cfg.sampling.oversample = 2
