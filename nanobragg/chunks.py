@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from nanobragg.kernel import KernelInputs, KernelState
+from nanobragg.kernel import KernelInputs, KernelState, render_chunk
 from nanobragg.trace import RenderRecorder
 
 
@@ -45,3 +45,14 @@ def place_pixels(values: torch.Tensor, slow: torch.Tensor, fast: torch.Tensor, s
         image = image.index_put(
             (slow.to(values.device) * fpixels + fast.to(values.device),), values)
     return image.reshape(spixels, fpixels)
+
+
+def pixel_function(inp: KernelInputs) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A function (slow[P], fast[P]) -> values [P] for any pixels, in any order, keeping the
+    autograd graph (refinement renders its pixels chunk by chunk, forward and backward)."""
+    state = KernelState()
+
+    def render(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
+        return render_chunk(inp, slow.to(inp.device), fast.to(inp.device), state)
+
+    return render

@@ -30,7 +30,7 @@ import torch
 
 from nanobragg import rng
 from nanobragg.beam import build_sources, count_sources, fluence_from_config, water_background
-from nanobragg.chunks import place_pixels, render_pixels
+from nanobragg.chunks import pixel_function, place_pixels, render_pixels
 from nanobragg.config import SimulationConfig
 from nanobragg.convention import run_axes
 from nanobragg.crystal import (
@@ -43,7 +43,7 @@ from nanobragg.crystal import (
 from nanobragg.detector import resolve_detector
 from nanobragg.errors import ConfigError
 from nanobragg.geometry3d import as_tensor
-from nanobragg.kernel import KernelInputs, KernelState, render_chunk
+from nanobragg.kernel import KernelInputs, KernelState
 from nanobragg.kernel_inputs import build_kernel_inputs, config_needs_grad, with_term_path
 from nanobragg.report import SimulationReport
 from nanobragg.sampling import choose_oversample
@@ -61,7 +61,6 @@ from nanobragg.workload import (
     chunk_pixels,
     default_chunk_elements,
     max_terms_from,
-    rendered_pixel_count,
     rendered_pixels,
 )
 
@@ -100,12 +99,8 @@ class Simulator:
         for line in setup_lines(self, self.notes):
             self.log(line)
 
-    def _note(self, stage: str, line: str) -> None:
-        self.notes.setdefault(stage, []).append(line)
-
     def _notes(self, stage: str, lines) -> None:
-        for line in lines:
-            self._note(stage, line)
+        self.notes.setdefault(stage, []).extend(lines)
 
     @property
     def steps(self) -> int:
@@ -145,17 +140,14 @@ class Simulator:
         self.workload = self._plan()
         self._notes("sampling", warnings)
         if self.detector.thickness > 0 and cfg.detector.attenuation_length is None:
-            self._note("sampling",
-                       f"WARNING: setting detector attenuation depth to {self.detector.mu:g} m")
+            self._notes("sampling",
+                        [f"WARNING: setting detector attenuation depth to {self.detector.mu:g} m"])
 
     def _plan(self) -> Workload:
         """Count the terms of the render, and refuse it if it is too large."""
-        g, cfg = self.detector, self.config
-        work = Workload(
-            pixels=rendered_pixel_count(g.fpixels, g.spixels, g.roi, cfg.detector.mask),
-            subpixels=self.oversample ** 2, layers=g.thicksteps,
-            sources=count_sources(cfg.beam), phi_steps=self.phi.steps,
-            mosaic_domains=self.mosaic_domains, oversample=self.oversample)
+        cfg = self.config
+        work = Workload.of(self.detector, cfg.detector.mask, count_sources(cfg.beam),
+                           self.phi.steps, self.mosaic_domains, self.oversample)
         check_workload(work, self.max_terms, self.chunk_elements, self.device.type, self.device)
         return work
 
@@ -170,7 +162,7 @@ class Simulator:
         self.interpolate, note = resolve_interpolation(sf_cfg.interpolation,
                                                        (xtal.Na, xtal.Nb, xtal.Nc), table)
         if note is not None:
-            self._note("interpolation", note)
+            self._notes("interpolation", [note])
         return table
 
     def reconfigure(self, config: SimulationConfig) -> None:
@@ -257,13 +249,7 @@ class Simulator:
         The result keeps the autograd graph to every tensor field of the config, so a caller
         can run forward and backward chunk by chunk (refinement); ROI and mask do not apply.
         """
-        inp = self._render_inputs(self.detector.spixels * self.detector.fpixels)
-        state = KernelState()
-
-        def render(slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
-            return render_chunk(inp, slow.to(self.device), fast.to(self.device), state)
-
-        return render
+        return pixel_function(self._render_inputs(self.detector.spixels * self.detector.fpixels))
 
 
 _ROTATION_FIELDS = ("phi0", "osc", "phistep", "phisteps")

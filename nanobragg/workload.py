@@ -68,6 +68,16 @@ class Workload:
     mosaic_domains: int
     oversample: int = 1
 
+    @classmethod
+    def of(cls, detector, mask: np.ndarray | None, sources: int, phi_steps: int,
+           mosaic_domains: int, oversample: int) -> Workload:
+        """The counts of a render on ``detector`` (a DetectorGeometry: its pixels inside the
+        ROI and ``mask``, its layers)."""
+        g = detector
+        return cls(pixels=rendered_pixel_count(g.fpixels, g.spixels, g.roi, mask),
+                   subpixels=oversample ** 2, layers=g.thicksteps, sources=sources,
+                   phi_steps=phi_steps, mosaic_domains=mosaic_domains, oversample=oversample)
+
     @property
     def steps(self) -> int:
         """C's ``steps``: the terms per pixel and layer (the normalisation of the pixel sum)."""
