@@ -129,28 +129,31 @@ def build_sources(cfg: BeamConfig, beam: torch.Tensor, polar: torch.Tensor) -> S
     if from_file:
         positions, lams, intensities = _file_sources(cfg, beam, lam0)
     else:
-        vert = unitize(cross(beam, polar))
-        start = -SOURCE_DISTANCE * beam
-        pos_list, lam_list = [], []
         grid = divergence_points(cfg, steps)
-        for hdiv, vdiv in grid:
-            p = rotate_axis(rotate_axis(start, polar, vdiv), vert, hdiv)
-            for idisp in range(dsteps):
-                pos_list.append(p)
-                lam_list.append(lam0 * (1.0 + dstep * idisp - disp / 2.0))
-        positions = torch.stack(pos_list)
-        lams = torch.tensor(lam_list, dtype=torch.float64)
-        intensities = [1.0 / len(lam_list)] * len(lam_list)
-    table = [
-        (float(p[0]), float(p[1]), float(p[2]), float(i), float(lam))
-        for p, i, lam in zip(positions, intensities, lams, strict=True)
-    ]
+        positions, lams = _grid_sources(grid, dsteps, dstep, disp, lam0, beam, polar)
+        intensities = torch.full_like(lams, 1.0 / len(lams)) if len(lams) else lams
+    table = [tuple(row) for row in
+             torch.cat([positions, intensities[:, None], lams[:, None]], dim=1).tolist()]
     return Sources(
         directions=unitize(positions), wavelengths=lams, table=table,
         divergence_steps=len(grid), dispersion=disp, dispsteps=dsteps,
         hdivrange=hrange, hdivstep=hstep, vdivrange=vrange, vdivstep=vstep, divergence_grid=grid,
         dispstep=dstep, generated=not from_file,
     )
+
+
+def _grid_sources(grid: list[tuple[float, float]], dsteps: int, dstep: float, disp: float,
+                  lam0: float, beam: torch.Tensor, polar: torch.Tensor):
+    """Positions [G*D, 3] and wavelengths [G*D] of the divergence grid x dispersion sources,
+    in C's loop order (grid point outer, wavelength inner), with C's expressions: the start
+    point rotated about the polarisation axis by vdiv, then about beam x polar by hdiv."""
+    vert = unitize(cross(beam, polar))
+    start = -SOURCE_DISTANCE * beam
+    angles = torch.tensor(grid, dtype=torch.float64).reshape(-1, 2)
+    points = rotate_axis(rotate_axis(start[None, :], polar, angles[:, 1]), vert, angles[:, 0])
+    offsets = dstep * torch.arange(dsteps, dtype=torch.float64)
+    lams = lam0 * (1.0 + offsets - disp / 2.0)  # [D]
+    return points.repeat_interleave(dsteps, dim=0), lams.repeat(len(grid))
 
 
 def _outside_ellipse(hdiv: np.ndarray, vdiv: np.ndarray, hrange, hstep, hsteps, vrange, vstep,
@@ -172,7 +175,7 @@ def _file_sources(cfg: BeamConfig, beam: torch.Tensor, lam0: float):
     pos = torch.where(torch.isnan(rows[:, :3]), default_pos[None, :], rows[:, :3])
     intensity = torch.where(torch.isnan(rows[:, 3]), torch.ones_like(rows[:, 3]), rows[:, 3])
     lam = torch.where(torch.isnan(rows[:, 4]), torch.full_like(rows[:, 4], lam0), rows[:, 4])
-    return pos, lam, intensity.tolist()
+    return pos, lam, intensity
 
 
 def fluence_from_config(cfg: BeamConfig) -> float:

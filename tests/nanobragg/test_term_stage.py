@@ -192,6 +192,21 @@ def test_sqrt_is_correctly_rounded_and_keeps_both_tangents():
     assert tangent is not None and float(tangent[0]) == pytest.approx(0.5 / math.sqrt(2.0))
 
 
+def test_sin_cos_are_the_c_library_values_and_keep_the_gradient():
+    import math
+
+    from nanobragg.geometry3d import rotate_axis, sin_cos
+
+    phi = torch.linspace(-7.0, 7.0, 40001, dtype=torch.float64)
+    s, c = sin_cos(phi)
+    assert s.tolist() == [math.sin(v) for v in phi.tolist()]
+    assert c.tolist() == [math.cos(v) for v in phi.tolist()]
+    angle = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    x_axis, z_axis = (torch.tensor(v, dtype=torch.float64) for v in ([1.0, 0, 0], [0, 0, 1.0]))
+    rotate_axis(x_axis, z_axis, angle)[1].backward()  # y of x rotated about z: sin(angle)
+    assert float(angle.grad) == pytest.approx(math.cos(0.3), rel=1e-15)
+
+
 @pytest.mark.skipif(not __import__("nanobragg.miller").miller.compiled_available(),
                     reason="nanobragg._cindex is not built (optional extension)")
 def test_compiled_miller_indices_equal_the_torch_reference():
