@@ -100,6 +100,13 @@ class Git:
         out = self.run("rev-parse", "-q", "--verify", "HEAD^{commit}", check=False)
         return out.stdout.strip() if out.returncode == 0 else None
 
+    def comparable(self, rev: str) -> str:
+        """``rev`` for a diff; ``HEAD`` of a repository with no commit yet is the empty tree
+        (everything in the work tree is then new)."""
+        if rev != "HEAD" or self.head() is not None:
+            return rev
+        return self.run("hash-object", "-t", "tree", "--stdin", input_text="").stdout.strip()
+
     def branch(self) -> str | None:
         out = self.run("symbolic-ref", "-q", "--short", "HEAD", check=False)
         return out.stdout.strip() if out.returncode == 0 else None

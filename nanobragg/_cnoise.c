@@ -1,5 +1,7 @@
 /*
- * Poisson noise loop of nanobragg, compiled: the same arithmetic as the reference kernels in
+ * The compiled random-number loops of nanobragg: ran1 draws in bulk (uniforms), the C library's
+ * powf over an array (powf_array, for the mosaic domains' cap angles), and the Poisson noise
+ * loop, compiled: the same arithmetic as the reference kernels in
  * nanobragg/noise.py (Numerical Recipes ran1 / poidev / gaussdev / gammln with C's float and
  * double types), so that the noise image is bit-identical to the C program's.
  *
@@ -231,8 +233,54 @@ fail_image:
     return NULL;
 }
 
+/* uniforms(idum: int64[1], state: int64[33], out: float64[n]): the next n ran1 deviates. */
+static PyObject *uniforms(PyObject *self, PyObject *args) {
+    PyObject *idum_obj, *state_obj, *out_obj;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOO", &idum_obj, &state_obj, &out_obj)) return NULL;
+    Py_buffer idum, table, out;
+    if (get_buffer(idum_obj, &idum, 8, 1, 1, "idum")) return NULL;
+    if (get_buffer(state_obj, &table, 8, NR_NTAB + 1, 1, "state")) goto fail_idum;
+    if (get_buffer(out_obj, &out, 8, 0, 1, "out")) goto fail_table;
+    noise_state st = {(int64_t *)idum.buf, (int64_t *)table.buf, -1, 0, 0, 0, 0, 0, NULL, 0};
+    double *dest = (double *)out.buf;
+    Py_ssize_t n = out.len / 8;
+    for (Py_ssize_t i = 0; i < n; i++) dest[i] = uniform(&st);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&table);
+    PyBuffer_Release(&idum);
+    Py_RETURN_NONE;
+fail_table:
+    PyBuffer_Release(&table);
+fail_idum:
+    PyBuffer_Release(&idum);
+    return NULL;
+}
+
+/* powf_array(x: float32[n], y: float, out: float32[n]): the C library's powf(x[i], y). */
+static PyObject *powf_array(PyObject *self, PyObject *args) {
+    PyObject *x_obj, *out_obj;
+    float y;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OfO", &x_obj, &y, &out_obj)) return NULL;
+    Py_buffer x, out;
+    if (get_buffer(x_obj, &x, 4, 0, 0, "x")) return NULL;
+    if (get_buffer(out_obj, &out, 4, x.len / 4, 1, "out")) {
+        PyBuffer_Release(&x);
+        return NULL;
+    }
+    const float *src = (const float *)x.buf;
+    float *dest = (float *)out.buf;
+    for (Py_ssize_t i = 0; i < x.len / 4; i++) dest[i] = powf(src[i], y);
+    PyBuffer_Release(&out);
+    PyBuffer_Release(&x);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"noise_loop", noise_loop, METH_VARARGS, "Sequential Poisson noise loop (see module doc)."},
+    {"uniforms", uniforms, METH_VARARGS, "The next n ran1 deviates into a float64 buffer."},
+    {"powf_array", powf_array, METH_VARARGS, "The C library's powf of each float32 value."},
     {NULL, NULL, 0, NULL},
 };
 

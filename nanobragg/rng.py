@@ -46,6 +46,17 @@ DEFAULT_MOSAIC_SEED = 12345678
 
 _F32 = struct.Struct("f")
 
+try:  # the compiled draws and powf (built by `pip install`); the Python kernels are the fallback
+    from nanobragg import _cnoise
+except ImportError:  # pragma: no cover - depends on the build
+    _cnoise = None
+
+
+def _use_compiled(compiled: bool | None) -> bool:
+    if compiled and _cnoise is None:
+        raise RuntimeError("the compiled random-number loops nanobragg._cnoise are not built")
+    return _cnoise is not None if compiled is None else compiled
+
 
 @functools.cache
 def _load_powf() -> Callable[[float, float], float] | None:
@@ -168,8 +179,13 @@ class Ran1Stream:
         """Next ``ran1`` deviate (a float32 value in (0, 1) returned as a Python float)."""
         return ran1_kernel(self.idum, self.rng.state)
 
-    def uniforms(self, n: int) -> np.ndarray:
-        """The next ``n`` deviates, float64 array of shape [n]."""
+    def uniforms(self, n: int, compiled: bool | None = None) -> np.ndarray:
+        """The next ``n`` deviates, float64 array of shape [n]: drawn by the compiled loop
+        (``compiled`` None or True, when it is built) or by :func:`ran1_kernel` in turn."""
+        if _use_compiled(compiled):
+            out = np.empty(max(n, 0), dtype=np.float64)
+            _cnoise.uniforms(self.idum, self.rng.state, out)
+            return out
         return np.array([self.uniform() for _ in range(n)], dtype=np.float64)
 
 
@@ -234,6 +250,7 @@ def mosaic_umats(
     domains: int,
     seed: int = DEFAULT_MOSAIC_SEED,
     rng: Ran1 | None = None,
+    compiled: bool | None = None,
 ) -> np.ndarray:
     """All mosaic-domain rotation matrices, as C builds them.
 
@@ -246,17 +263,47 @@ def mosaic_umats(
         domains: number of domains (>= 0).
         seed: the command-line ``-mosaic_seed`` value (internal ``idum = -seed``).
         rng: shared ran1 state (a fresh one when None).
+        compiled: all domains at once with the compiled draws and powf (None: when built;
+            the tests hold both equal) or C's calls one domain after the other (False).
 
     Returns:
         float64 array [domains, 3, 3].
     """
     stream = (rng if rng is not None else Ran1()).stream_from_cli(seed)
-    umats = np.empty((max(domains, 0), 3, 3), dtype=np.float64)
-    for i in range(umats.shape[0]):
-        umats[i] = mosaic_rotation_umat(spread_rad, stream)
-    if umats.shape[0] > 0:
+    n = max(domains, 0)
+    if _use_compiled(compiled):
+        umats = _cap_rotations(spread_rad, stream.uniforms(3 * n).reshape(n, 3))
+    else:  # the reference: C's calls in turn
+        umats = np.empty((n, 3, 3), dtype=np.float64)
+        for i in range(n):
+            umats[i] = mosaic_rotation_umat(spread_rad, stream)
+    if n > 0:
         umats[0] = np.eye(3)
     return umats
+
+
+def _cap_rotations(mosaicity: float, deviates: np.ndarray) -> np.ndarray:
+    """:func:`mosaic_rotation_umat` of every row of ``deviates`` [n, 3] at once: [n, 3, 3].
+
+    The same expressions elementwise: numpy's float64 sqrt, sin and cos are the C library's,
+    float32 roundings are ``astype(float32)``, and powf is the C library's (compiled loop)."""
+    r1, r2, r3 = (2.0 * deviates[:, i] - 1.0 for i in range(3))
+    xyrad = np.sqrt(1.0 - r2 * r2)
+    cube_root = np.empty(len(r3), dtype=np.float32)
+    _cnoise.powf_array((1.0 - r3 * r3).astype(np.float32), f32(1.0 / 3.0), cube_root)
+    rot = (np.float64(np.float32(mosaicity)) * cube_root).astype(np.float32).astype(np.float64)
+    v1, v2, v3 = xyrad * np.sin(math.pi * r1), xyrad * np.cos(math.pi * r1), r2
+    c, s = np.cos(rot), np.sin(rot)
+    omc = 1.0 - c
+    omc_v1 = omc * v1
+    omc_v1_v2, omc_v1_v3, omc_v2_v3 = omc_v1 * v2, omc_v1 * v3, omc * v2 * v3
+    s_v1, s_v2, s_v3 = s * v1, s * v2, s * v3
+    rows = [
+        [c + omc * (v1 * v1), omc_v1_v2 - s_v3, omc_v1_v3 + s_v2],
+        [omc_v1_v2 + s_v3, c + omc * (v2 * v2), omc_v2_v3 - s_v1],
+        [omc_v1_v3 - s_v2, omc_v2_v3 + s_v1, c + omc * (v3 * v3)],
+    ]
+    return np.stack([np.stack(row, axis=-1) for row in rows], axis=-2)
 
 
 def _normalise_rows(u: list[list[float]]) -> tuple[float, float, float]:

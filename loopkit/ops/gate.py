@@ -67,7 +67,8 @@ def git_show(cfg: Config, base: str, rel: str) -> str | None:
 
 
 def changed_files(cfg: Config, base: str) -> list[str]:
-    out = Git(cfg.root).run("diff", "--name-only", base, check=False)
+    git = Git(cfg.root)
+    out = git.run("diff", "--name-only", git.comparable(base), check=False)
     if out.returncode != 0:
         raise LoopkitError(f"git diff against {base!r} failed: {out.stderr.strip()}")
     return [line for line in out.stdout.splitlines() if line]

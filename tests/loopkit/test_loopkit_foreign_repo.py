@@ -155,3 +155,23 @@ def test_a_held_lock_names_its_holder_in_one_line(scratch: tuple[Path, dict[str,
     assert lines[0].startswith(f"error: fix_plan.md is locked by pid {holder.pid} (-c ")
     assert "--holding) since 20" in lines[0]
     assert elapsed < 30
+
+
+def test_check_in_a_repository_without_commits_compares_with_the_empty_tree(
+        tmp_path: Path) -> None:
+    """A project that has just run ``git init`` and ``loopkit init``: ``check`` passes, and a
+    new Attempt in the (staged, never committed) ledger is still gated."""
+    root = tmp_path / "fresh"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    env = {k: v for k, v in os.environ.items() if k != "LOOPKIT_ROOT"}
+    assert _loopkit(root, env, "init").returncode == 0
+    clean = _loopkit(root, env, "check")
+    assert clean.returncode == 0, clean.stderr
+    assert "0 error(s)" in clean.stdout
+    ledger = root / "docs/fix_plan.md"
+    ledger.write_text(LEDGER + "  * [2026-01-02] Attempt #1 — cites no run\n")
+    git(root, "add", "-A")
+    gated = _loopkit(root, env, "check")
+    assert gated.returncode == 1
+    assert "TOY-001 Attempt #1 cites no loopkit run" in gated.stdout + gated.stderr

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from golden_cases import case as _golden_case
 
+from nanobragg.noise import compiled_available
 from nanobragg.rng import (
     IM,
     IY,
@@ -163,10 +164,31 @@ def test_mosaic_case_umats_bit_exact() -> None:
     assert np.array_equal(umats[1:], expected), np.abs(umats[1:] - expected).max()
 
 
+COMPILED = [False, pytest.param(True, marks=pytest.mark.skipif(
+    not compiled_available(), reason="nanobragg._cnoise is not built (optional extension)"))]
+
+
+@pytest.mark.parametrize("compiled", COMPILED, ids=["domain_by_domain", "all_at_once"])
 @pytest.mark.parametrize("spread_deg", sorted(MOSAIC_2000_SHA256))
-def test_mosaic_2000_domains_bit_exact(spread_deg: float) -> None:
-    umats = mosaic_umats(spread_deg / RTD, 2000, 31337)
+def test_mosaic_2000_domains_bit_exact(spread_deg: float, compiled: bool) -> None:
+    umats = mosaic_umats(spread_deg / RTD, 2000, 31337, compiled=compiled)
     assert hashlib.sha256(umats.tobytes()).hexdigest() == MOSAIC_2000_SHA256[spread_deg]
+
+
+@pytest.mark.skipif(not compiled_available(), reason="nanobragg._cnoise is not built")
+@pytest.mark.parametrize("seed", [12345678, 1, 0, -5, 3_000_000_000])
+def test_compiled_draws_continue_the_shared_table_as_ran1(seed: int) -> None:
+    """Bulk draws and all-at-once domains leave the seed and the shared table as C's calls in
+    turn do, so the next stream (e.g. the noise) continues identically."""
+    states = []
+    for compiled in (False, True):
+        rng = Ran1()
+        umats = mosaic_umats(0.02, 300, seed, rng, compiled=compiled)
+        stream = rng.stream(-3)
+        states.append((umats, stream.uniforms(200, compiled=compiled), stream.idum.copy(),
+                       rng.state.copy()))
+    for reference, compiled_value in zip(*states, strict=True):
+        np.testing.assert_array_equal(reference, compiled_value)
 
 
 def test_domain_zero_consumes_its_draws() -> None:
