@@ -299,13 +299,20 @@ class SimulationConfig:
 DTYPE_NAMES = ("float32", "float64")
 
 
+def dtype_name_problem(word: str) -> str | None:
+    """What is wrong with ``word`` as a precision name (None: it is one of :data:`DTYPE_NAMES`);
+    the parser checks ``-dtype`` with it, without loading torch."""
+    return None if word in DTYPE_NAMES else f"expected {' or '.join(DTYPE_NAMES)}, got {word!r}"
+
+
 def torch_dtype(value: torch.dtype | str) -> torch.dtype:
     """The torch dtype of ``value`` (a torch dtype, or one of :data:`DTYPE_NAMES`)."""
     if not isinstance(value, str):
         return value
-    if value not in DTYPE_NAMES:
+    problem = dtype_name_problem(value)
+    if problem is not None:
         raise ConfigError(f"dtype {value!r}: expected {' or '.join(DTYPE_NAMES)}", "dtype",
-                          f"expected {' or '.join(DTYPE_NAMES)}, got {value!r}")
+                          problem)
     import torch
 
     return getattr(torch, value)

@@ -232,8 +232,9 @@ def resolve_detector(cfg: DetectorConfig, axes: ConventionAxes | None = None
     ratio = dot(axes.beam, rotate_xyz(axes.odet, rx, ry, rz))
     if abs(value(ratio)) < 1e-12:
         # C substitutes DBL_MIN and renders a detector plane through the sample: refuse instead
-        raise ConfigError("the beam is parallel to the detector plane (beam vector . detector "
-                          "normal = 0): check -beam_vector, -odet_vector and the rotations")
+        raise ConfigError(template="the beam is parallel to the detector plane (beam vector . "
+                          "detector normal = 0): check {beam.beam_vector}, "
+                          "{detector.odet_vector} and the rotations")
     if cfg.close_distance is None:
         close = torch.abs(ratio * as_tensor(cfg.distance))
     else:

@@ -27,11 +27,11 @@ def choose_oversample(chosen: int | None, crystal: Crystal, wavelength,
     reciprocal_pixel = value(wavelength) * value(detector.distance) / detector.pixel_size
     ratio = 3.0 * max(sizes) / reciprocal_pixel if reciprocal_pixel > 0 else math.inf
     if (chosen is None or chosen <= 0) and not ratio <= MAX_AUTO_OVERSAMPLE:
-        raise ConfigError(
+        raise ConfigError(template=(
             f"automatic oversampling would need {ratio:.3g}x{ratio:.3g} sub-pixels per pixel "
             f"(crystal {max(sizes) * 1e10:.3g} A, reciprocal pixel "
-            f"{reciprocal_pixel * 1e10:.3g} A): check -lambda, -distance, -pixel and N, "
-            "or give -oversample")
+            f"{reciprocal_pixel * 1e10:.3g} A): check {{beam.wavelength}}, "
+            "{detector.distance}, {detector.pixel_size} and N, or give {sampling.oversample}"))
     recommended = max(math.ceil(ratio), 1) if math.isfinite(ratio) else MAX_AUTO_OVERSAMPLE
     if chosen is None or chosen <= 0:
         return recommended, [f"auto-selected {recommended}-fold oversampling"]

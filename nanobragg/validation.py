@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nanobragg import units
 from nanobragg.config import Convention, CrystalConfig, SimulationConfig, pixel_counts
 from nanobragg.errors import ConfigError
 from nanobragg.io.fdump import DEFAULT_DUMP_NAME
@@ -119,6 +120,32 @@ class PositiveRule:
         if number is not None and not number > 0:
             raise ConfigError(f"{self.what} {POSITIVE}, got {number * self.scale:g} {self.unit}",
                               self.field, POSITIVE)
+
+
+def _roi_not_empty(config: SimulationConfig, cwd: Path) -> None:
+    """An ROI range whose first pixel lies after its last renders nothing (negative indices
+    are the range rules')."""
+    roi = config.detector.roi
+    if roi is None:
+        return
+    xmin, xmax, ymin, ymax = roi
+    for lo, hi, axis in ((xmin, xmax, "x (fast)"), (ymin, ymax, "y (slow)")):
+        if lo >= 0 and hi >= 0 and lo > hi:
+            raise ConfigError(template=f"{{detector.roi}}: {axis} range is empty ({lo} > {hi})",
+                              field="detector.roi")
+
+
+def _cell_angles(config: SimulationConfig, cwd: Path) -> None:
+    """Cell angles lie strictly between 0 and 180 degrees (before the volume rule: an angle of
+    0 or 180 is this rule's, not a zero volume)."""
+    cell = config.crystal.cell
+    if cell is None:
+        return
+    for angle in cell[3:]:
+        rad = _value(angle)
+        if not 0 < rad < math.pi:
+            raise ConfigError(template="{crystal.cell}: angles must lie between 0 and 180 "
+                              f"degrees, got {rad * units.RTD:g}", field="crystal.cell")
 
 
 def _flux_needs_beam_size(config: SimulationConfig, cwd: Path) -> None:
@@ -377,6 +404,9 @@ def _mask_fits_detector(config: SimulationConfig, cwd: Path) -> None:
 #: every rule, in the order they are checked (see the module docstring)
 RULES: tuple[Rule, ...] = (
     _device,
+    _cell_angles,
+    _roi_not_empty,
+    PositiveRule("detector.attenuation_length", "attenuation length", "um", 1e6),
     PositiveRule("beam.wavelength", "wavelength", "m", 1.0),
     PositiveRule("detector.close_distance", "close distance", "mm", 1e3),
     _flux_needs_beam_size,

@@ -209,11 +209,11 @@ def check_workload(work: Workload, max_terms: int, chunk_elements: int, device_t
                    device=None) -> None:
     """Refuse a render above ``max_terms`` (0 = no limit) or the free memory."""
     if max_terms and work.terms > max_terms:
-        raise WorkloadError(
+        raise WorkloadError(template=(
             f"the render would evaluate {work.describe()}, above the limit of {max_terms:.3g} "
             f"(about {format_duration(work.estimated_seconds(device_type))} on {device_type}): "
-            f"reduce one of these counts, or raise the limit with -max_terms N or "
-            f"${MAX_TERMS_ENV} (0 = no limit)")
+            "reduce one of these counts, or raise the limit with {max_terms:usage} or "
+            f"${MAX_TERMS_ENV} (0 = no limit)"))
     need = work.memory_bytes(chunk_elements)
     free = available_memory_bytes(device_type, device)
     if free is not None and need > free:

@@ -16,7 +16,7 @@ from typing import Any
 
 from nanobragg import units
 from nanobragg.cli.options import ArgumentError, OutputOptions, ParsedArgs
-from nanobragg.config import DTYPE_NAMES, Convention, Pivot, Quirks, SimulationConfig
+from nanobragg.config import Convention, Pivot, Quirks, SimulationConfig, dtype_name_problem
 from nanobragg.io.matrix import read_matrix
 from nanobragg.io.table import read_sources, read_stol_table
 from nanobragg.workload import term_limit
@@ -95,7 +95,7 @@ def each(*appliers: Apply) -> Apply:
         for one in appliers:
             one(st, values)
 
-    return apply
+    return sets(*(t for one in appliers for t in getattr(one, "targets", ())))(apply)
 
 
 def nothing(st: State, values: list[Any]) -> None:
@@ -160,12 +160,9 @@ def apply_pivot(st: State, values: list[Any]) -> None:
     st.cfg.detector.pivot = Pivot(word)
 
 
+@sets("detector.roi")
 def apply_roi(st: State, values: list[Any]) -> None:
-    xmin, xmax, ymin, ymax = (int(v) for v in values)
-    for lo, hi, axis in ((xmin, xmax, "x (fast)"), (ymin, ymax, "y (slow)")):
-        if lo >= 0 and hi >= 0 and lo > hi:
-            raise ArgumentError(f"-roi: {axis} range is empty ({lo} > {hi})")
-    st.assign("detector.roi", (xmin, xmax, ymin, ymax))
+    st.assign("detector.roi", tuple(int(v) for v in values))
 
 
 @sets("crystal.cell")
@@ -174,9 +171,6 @@ def apply_cell(st: State, values: list[Any]) -> None:
     a = values[0]
     lengths = [a, *values[1:3]] + [a] * (3 - len(values[:3]))
     angles = [units.deg(v) for v in values[3:6]]
-    for angle in values[3:6]:
-        if not 0 < angle < 180:
-            raise ArgumentError(f"-cell: angles must lie between 0 and 180 degrees, got {angle:g}")
     angles += [math.pi / 2] * (3 - len(angles))
     st.cfg.crystal.cell = (*lengths, *angles)
 
@@ -190,6 +184,7 @@ def apply_misset(st: State, values: list[Any]) -> None:
         st.cfg.crystal.misset = tuple(units.deg(v) for v in values)
 
 
+@sets("detector.attenuation_length")
 def apply_detector_abs(st: State, values: list[Any]) -> None:
     """Attenuation length in um; ``inf`` or 0 turn absorption off (thickness 0, mu 0)."""
     value = values[0]
@@ -197,9 +192,7 @@ def apply_detector_abs(st: State, values: list[Any]) -> None:
         st.assign("detector.thickness", 0.0)
         st.cfg.detector.attenuation_length = math.inf
         return
-    if value < 0:
-        raise ArgumentError(f"-detector_abs: attenuation length must be positive, got {value:g} um")
-    st.cfg.detector.attenuation_length = units.um(value)
+    st.assign("detector.attenuation_length", units.um(value))
 
 
 @sets("crystal.amatrix")
@@ -236,8 +229,9 @@ def apply_dtype(st: State, values: list[Any]) -> None:
 
 def parse_dtype(word: str, source: str) -> str:
     """The precision named by ``word`` (kept by name: the parser does not load torch)."""
-    if word not in DTYPE_NAMES:
-        raise ArgumentError(f"{source}: expected float32 or float64, got {word!r}")
+    problem = dtype_name_problem(word)
+    if problem is not None:
+        raise ArgumentError(f"{source}: {problem}")
     return word
 
 

@@ -29,6 +29,8 @@ def _field_flags() -> dict[str, Flag]:
     for flag in TABLE:
         for target in getattr(flag.apply, "targets", ()):
             flags.setdefault(target, flag)
+            if target.startswith("out."):  # a Simulator argument (max_terms) kept as an option
+                flags.setdefault(target.removeprefix("out."), flag)
     return flags
 
 
@@ -53,7 +55,7 @@ def _positive_in_flag_unit(flag: Flag, typed: str, error: ConfigError) -> str | 
 
 
 def _flag_then_message(flag: Flag, typed: str, error: ConfigError) -> str | None:
-    """``-device: device 'tpu': expected cpu, cuda or cuda:N``."""
+    """``-device: device 'tpu': expected cpu, cuda or cuda:N`` (the library's message)."""
     return f"{flag.name}: {error}"
 
 
@@ -64,6 +66,7 @@ WORDING: dict[str, Callable[[Flag, str, ConfigError], str | None]] = {
     "-energy": _positive_in_flag_unit,
     "-close_distance": _positive_in_flag_unit,
     "-device": _flag_then_message,
+    "-detector_abs": _flag_then_message,
 }
 
 

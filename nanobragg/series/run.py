@@ -94,9 +94,11 @@ def run(argv: Sequence[str], cwd: Path, stderr: TextIO | None = None) -> int:
     command = command_record(opts)
     check_out_dir(out, command, opts.args.overwrite)
     parsed = parse_frame_arguments(opts, cwd)
+    from nanobragg.cli.terms import flag_terms
     from nanobragg.simulator import Simulator
 
-    base = Simulator(parsed.simulation, cwd=cwd)
+    with flag_terms(parsed):  # what only the resolved models refuse, named by the flags
+        base = Simulator(parsed.simulation, cwd=cwd)
     frames = plan_frames(opts, base)
     o = parsed.outputs
     key = hashlib.sha256(json.dumps(command).encode()).hexdigest()[:16] + uuid.uuid4().hex[:8]

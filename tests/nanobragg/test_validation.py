@@ -30,10 +30,17 @@ def test_good_config_renders():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, 0.0, 0.0, 0.0)),
+        # angles within (0, 180) degrees that close no cell (one exceeds the sum of the others)
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, math.radians(100),
+                                               math.pi / 4, math.pi / 4)),
          "zero cell volume"),
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, math.pi / 3, math.pi / 3,
+                                               math.radians(150))), "zero cell volume"),
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, 0.0, 0.0, 0.0)),
+         "angles must lie between 0 and 180 degrees, got 0"),
         (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, math.pi, math.pi / 2,
-                                               math.pi / 2)), "zero cell volume"),
+                                               math.pi / 2)),
+         "angles must lie between 0 and 180 degrees, got 180"),
         (lambda c: setattr(c.crystal, "cell", (-50.0, 60.0, 70.0, 1.5, 1.5, 1.5)),
          "lengths must be positive"),
         (lambda c: setattr(c.detector, "pixel_size", -1e-4), "pixel size must be positive"),
@@ -112,6 +119,12 @@ def test_api_unknown_device_is_one_clear_error():
          "structure_factors.default_F"),
         (lambda c: setattr(c.detector, "mask", np.ones((5, 4), dtype=np.uint16)),
          "detector.mask", "mask is 4x5 pixels but the detector is 4x4"),
+        (lambda c: setattr(c.detector, "roi", (3, 1, 0, 3)), "detector.roi",
+         r"detector.roi: x \(fast\) range is empty \(3 > 1\)"),
+        (lambda c: setattr(c.detector, "attenuation_length", -5e-6),
+         "detector.attenuation_length", "attenuation length must be positive, got -5 um"),
+        (lambda c: setattr(c.crystal, "cell", (50.0, 60.0, 70.0, math.pi / 2, -0.1, 1.0)),
+         "crystal.cell", "crystal.cell: angles must lie between 0 and 180 degrees"),
     ],
 )
 def test_the_library_refuses_what_the_cli_refuses(mutate, field, message, tmp_path):
