@@ -28,7 +28,7 @@ _EXPORTS = {
     "refine": "nanobragg.refine",
     "retain_freed_memory": "nanobragg.allocator",
     "Simulator": "nanobragg.simulator",
-    "SimulationReport": "nanobragg.simulator",
+    "SimulationReport": "nanobragg.report",
     "SimulationConfig": "nanobragg.config",
     "DetectorConfig": "nanobragg.config",
     "BeamConfig": "nanobragg.config",

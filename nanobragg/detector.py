@@ -1,4 +1,5 @@
-"""Detector model: conventions, pivots, rotations and the position of every (sub-)pixel.
+"""Detector model: pivots, rotations and the position of every (sub-)pixel (the conventions'
+axis presets are in :mod:`nanobragg.convention`).
 
 Frames: the lab frame has x along the MOSFLM beam. A detector is a plane spanned by the unit
 vectors ``fdet`` (fast pixel index increases) and ``sdet`` (slow index), with normal ``odet``;
@@ -23,62 +24,9 @@ from dataclasses import dataclass
 import torch
 
 from nanobragg.config import Convention, DetectorConfig, Pivot, pixel_counts
+from nanobragg.convention import ConventionAxes, convention_axes
 from nanobragg.errors import ConfigError
-from nanobragg.geometry3d import as_tensor, cross, dot, rotate_axis, rotate_xyz, unitize, value
-
-# Axis presets (beam, fdet, sdet, odet, twotheta axis, polar, spindle) of each convention.
-_PRESETS: dict[Convention, tuple[tuple[float, float, float], ...]] = {
-    #                  beam       fdet        sdet        odet       2theta      polar   spindle
-    Convention.MOSFLM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1),
-                        (0, 0, 1)),
-    Convention.DENZO: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 0, -1), (0, 0, 1),
-                       (0, 0, 1)),
-    Convention.ADXV: ((0, 0, 1), (1, 0, 0), (0, -1, 0), (0, 0, 1), (-1, 0, 0), (1, 0, 0),
-                      (1, 0, 0)),
-    Convention.XDS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 0, 0), (1, 0, 0),
-                     (1, 0, 0)),
-    Convention.DIALS: ((0, 0, 1), (1, 0, 0), (0, 1, 0), (0, 0, 1), (0, 1, 0), (0, 1, 0),
-                       (0, 1, 0)),
-    # CUSTOM starts from C's initial arrays: MOSFLM-like, but the 2theta axis is +y.
-    Convention.CUSTOM: ((1, 0, 0), (0, 0, 1), (0, -1, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1),
-                        (0, 0, 1)),
-}
-
-
-@dataclass(frozen=True)
-class ConventionAxes:
-    """Unit vectors fixed by the convention (or the CUSTOM flags), before detector rotations."""
-
-    beam: torch.Tensor
-    fdet: torch.Tensor
-    sdet: torch.Tensor
-    odet: torch.Tensor
-    twotheta_axis: torch.Tensor
-    polar: torch.Tensor
-    spindle: torch.Tensor
-    #: the given odet was replaced by fdet x sdet (C prints a warning)
-    odet_regenerated: bool = False
-
-
-def convention_axes(
-    convention: Convention,
-    custom: dict[str, tuple[float, float, float] | None] | None = None,
-) -> ConventionAxes:
-    """Preset vectors, with CUSTOM overrides (keys as the ConventionAxes fields), unitized.
-
-    C regenerates odet as fdet x sdet whenever the given odet's length is not exactly 1.0
-    (it prints "WARNING: auto-generating odet_vector"), so a hand-typed odet is replaced.
-    """
-    names = ("beam", "fdet", "sdet", "odet", "twotheta_axis", "polar", "spindle")
-    raw = dict(zip(names, _PRESETS[convention], strict=True))
-    if convention is Convention.CUSTOM and custom:
-        raw.update({k: v for k, v in custom.items() if v is not None})
-    vecs = {k: unitize(torch.tensor(v, dtype=torch.float64)) for k, v in raw.items()}
-    ox, oy, oz = (float(c) for c in raw["odet"])
-    regenerate = math.sqrt(ox * ox + oy * oy + oz * oz) != 1.0
-    if regenerate:
-        vecs["odet"] = unitize(cross(vecs["fdet"], vecs["sdet"]))
-    return ConventionAxes(**vecs, odet_regenerated=regenerate)
+from nanobragg.geometry3d import as_tensor, dot, rotate_axis, rotate_xyz, value
 
 
 @dataclass

@@ -29,10 +29,15 @@ from nanobragg.miller import miller_index, miller_split
 from nanobragg.units import R_E_SQR
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class KernelInputs:
-    """Everything the kernel needs, already on the device in the kernel dtype."""
+    """Everything the kernel needs for one render, already on the device: the frozen hand-off
+    from the resolved models (built by :func:`nanobragg.kernel_inputs.build_kernel_inputs`).
 
+    Shapes: Src sources, Phi phi steps, Mos mosaic domains; vectors are float64 unless said.
+    """
+
+    #: the detector's frame and sensor layers (nanobragg.detector)
     geometry: DetectorGeometry
     oversample: int
     #: incident unit vectors [Src, 3] and wavelengths [Src] (m)
@@ -42,10 +47,14 @@ class KernelInputs:
     #: the table for the very first evaluated sweep (differs only with the phi carry-over quirk)
     orientations: torch.Tensor
     orientations_first: torch.Tensor
+    #: Na, Nb, Nc: 0-d tensors (possibly fractional, possibly with a gradient)
     n_cells: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    #: config.CrystalShape and C's fudge factor of the lattice function
     shape: object
     fudge: float
+    #: a*, b*, c* as rows [3, 3] (kernel dtype)
     reciprocal: torch.Tensor
+    #: F at fractional hkl (structure_factors.FLookup), None when every F is ``default_F``
     structure_factors: object
     default_F: float
     #: F_cell² F_latt² for plain sums (kernel.bragg_terms, possibly compiled)
@@ -53,6 +62,7 @@ class KernelInputs:
     interpolate: bool
     kahn_factor: float
     nopolar: bool
+    #: the polarization axis [3]
     polar_vector: torch.Tensor
     fluence: float
     water_background: float
@@ -62,6 +72,7 @@ class KernelInputs:
     oversample_polar: bool
     oversample_omega: bool
     quirks: Quirks
+    #: the term stage's dtype (the image's); the per-pixel stage is always float64
     dtype: torch.dtype
     device: torch.device
     #: reduce by C's running sum even where plain sums are equal (tests of the reductions)

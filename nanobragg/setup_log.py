@@ -51,7 +51,7 @@ def setup_lines(sim, notes: dict[str, list[str]]) -> list[str]:
 
 
 def _geometry_intro(sim) -> list[str]:
-    g = sim.geometry
+    g = sim.detector
     pivot = ("pivoting detector around sample" if g.pivot is Pivot.SAMPLE
              else "pivoting detector around direct beam spot")
     beam = g.beam
@@ -94,7 +94,7 @@ def _approximate_mw(sim) -> float:
 
 
 def _sampling_lines(sim) -> list[str]:
-    g, src = sim.geometry, sim.sources
+    g, src = sim.detector, sim.sources
     lines = [f"thick{t} = {g.thickstep * t * 1e6:g} um" for t in range(g.thicksteps)]
     lines += [f"phi{i} = {value(p) * RTD:g}" for i, p in enumerate(sim.phi.angles())]
     if src.generated:
@@ -109,7 +109,7 @@ def _sampling_lines(sim) -> list[str]:
 
 
 def _summary_lines(sim) -> list[str]:
-    cfg, g, r, src = sim.config, sim.geometry, sim.report, sim.sources
+    cfg, g, r, src = sim.config, sim.detector, sim.report, sim.sources
     xtal, table = sim.crystal, sim.structure_factors
     lines = [
         f"  {table.hkls} initialized hkls (all others ={cfg.structure_factors.default_F:g})",

@@ -1,5 +1,6 @@
 # ruff: noqa: E741  (h, k, l are the Miller indices, as in C)
-"""Structure factors F(hkl): loading (HKL text, Fdump cache, MTZ) and lookup at fractional hkl.
+"""Structure factors F(hkl): loading (HKL text, Fdump cache, MTZ), the choice of interpolation
+and the lookup at fractional hkl that the kernel calls (:func:`f_lookup`).
 
 Source selection follows nanoBragg (see ``../shared/reference/c-nanobragg.md`` §3.2):
 
@@ -34,10 +35,13 @@ from nanobragg.io.hkl import HKLData, read_hkl
 from nanobragg.io.mtz import read_mtz
 
 __all__ = [
+    "FLookup",
     "FallbackEvent",
     "FallbackState",
     "HKLData",
     "StructureFactorTable",
+    "f_lookup",
+    "fallback_warning",
     "load_structure_factors",
     "read_fdump",
     "read_hkl",
@@ -458,3 +462,51 @@ def resolve_interpolation(
     else:
         on = mode is Interpolation.TRICUBIC
     return on and table.has_data, message
+
+
+# --------------------------------------------------------------------------------------------
+# The kernel's lookup
+# --------------------------------------------------------------------------------------------
+
+#: where the lookup keeps C's fallback state between chunks (``KernelState.extra``)
+FALLBACK_KEY = "fallback"
+
+
+@dataclass(frozen=True, eq=False)
+class FLookup:
+    """F at fractional h, k, l as the kernel asks for it: ``lookup(h, k, l, live, state)``.
+
+    ``h, k, l`` and ``live`` (where C really looks F up) are [N, K] views in C's loop order,
+    chunk after chunk of one image; ``state`` is the kernel's carry-over (its ``extra`` dict
+    keeps C's one-time interpolation fallback between chunks). Nearest-neighbour without
+    interpolation; tricubic with it, falling back C's way (quirk ``interpolation_fallback``)
+    or point by point (corrected mode).
+    """
+
+    table: StructureFactorTable
+    interpolate: bool
+    fallback_quirk: bool
+
+    def __call__(self, h: torch.Tensor, k: torch.Tensor, l: torch.Tensor,
+                 live: torch.Tensor | None, state) -> torch.Tensor:
+        if not self.interpolate:
+            return self.table.nearest(h, k, l)
+        if not self.fallback_quirk:
+            return self.table.lookup(h, k, l, interpolate=True)
+        f, fallback = self.table.lookup_with_fallback(h, k, l, live,
+                                                      state.extra.get(FALLBACK_KEY))
+        state.extra[FALLBACK_KEY] = fallback
+        return f
+
+
+def f_lookup(table: StructureFactorTable, interpolate: bool,
+             fallback_quirk: bool) -> FLookup | None:
+    """The kernel's lookup into ``table``, or None without a table (every F is default_F)."""
+    return FLookup(table, interpolate, fallback_quirk) if table.has_data else None
+
+
+def fallback_warning(extra: dict) -> str | None:
+    """C's fallback warning once a run's lookups switched interpolation off, else None."""
+    fallback = extra.get(FALLBACK_KEY)
+    event = getattr(fallback, "event", None)
+    return None if event is None else event.c_text()

@@ -6,15 +6,19 @@ phi step), then the scaling factors once. :func:`trace_lines` prints the same na
 tensors the kernel recorded while rendering the pixel, so that ``nb-trace-diff`` can compare the
 two logs line by line. Units follow C's values; C's two mislabelled names are kept for the diff
 (``scattering_vec_A_inv`` is in m⁻¹, ``rot_*_star_A_inv`` are the unrotated set-up vectors).
+:func:`printout_lines` gives C's ``-printout`` block of a pixel; :class:`RenderRecorder` asks the
+kernel for the records of the chunks that hold a traced or printed pixel while a render runs.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
 from nanobragg.config import CrystalShape
+from nanobragg.kernel import render_chunk
 from nanobragg.lattice import sincg
 from nanobragg.units import R_E_SQR
 
@@ -165,3 +169,57 @@ def printout_lines(sim, record: dict, row: int, slow: int, fast: int) -> list[st
     lines += [f"{axis}: " + " ".join(f"{float(v[i]):11.8f}" for v in cell)
               for i, axis in enumerate("XYZ")]
     return lines
+
+
+class RenderRecorder:
+    """What a render records beside the image: the TRACE_PY lines of one pixel and C's
+    ``-printout`` blocks (of every pixel, or of one), from the tensors the kernel records for
+    the chunks that hold them. Without either it only renders (``active`` is False).
+
+    Pixels are given as (slow, fast); ``slow``, ``fast`` [P] are the render's pixels in order.
+    """
+
+    def __init__(self, sim, slow: torch.Tensor, fast: torch.Tensor,
+                 trace_pixel: tuple[int, int] | None = None,
+                 printout: Callable[[str], None] | None = None,
+                 printout_pixel: tuple[int, int] | None = None) -> None:
+        self.sim = sim
+        self.trace_at = _position(slow, fast, trace_pixel)
+        self.printout, self.printout_pixel = printout, printout_pixel
+        #: the traced pixel's lines once its chunk is rendered (none if it is not rendered)
+        self.trace: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return self.trace_at is not None or self.printout is not None
+
+    def render_chunk(self, inp, start: int, slow: torch.Tensor, fast: torch.Tensor,
+                     state) -> torch.Tensor:
+        """The kernel's values of the chunk of pixels ``start`` .. ``start + len(slow)``,
+        recording what this chunk holds of the trace and the printout."""
+        rows = self._printout_rows(slow, fast)
+        traced = self.trace_at is not None and start <= self.trace_at < start + len(slow)
+        record = {"inputs": inp} if traced or rows else None
+        values = render_chunk(inp, slow, fast, state, record)
+        if traced:
+            self.trace = trace_lines(self.sim, record, self.trace_at - start)
+        for row in rows:
+            for line in printout_lines(self.sim, record, row, int(slow[row]), int(fast[row])):
+                self.printout(line)
+        return values
+
+    def _printout_rows(self, slow: torch.Tensor, fast: torch.Tensor) -> list[int]:
+        if self.printout is None:
+            return []
+        pixel = self.printout_pixel
+        if pixel is None:
+            return list(range(len(slow)))
+        return torch.nonzero((slow == pixel[0]) & (fast == pixel[1])).flatten().tolist()
+
+
+def _position(slow: torch.Tensor, fast: torch.Tensor, pixel: tuple[int, int] | None) -> int | None:
+    """Where (slow, fast) ``pixel`` comes in the render's order, None if not rendered."""
+    if pixel is None:
+        return None
+    hit = torch.nonzero((slow == pixel[0]) & (fast == pixel[1]))
+    return int(hit[0]) if len(hit) else None

@@ -3,8 +3,9 @@
 A render evaluates one *term* per (pixel, detector layer, sub-pixel, source, phi step, mosaic
 domain). :class:`Workload` holds those counts; :class:`~nanobragg.simulator.Simulator` builds it
 from the resolved geometry and C's step rules before it builds the orientation and source tables,
-uses it as its own plan (steps, terms per chunk), and refuses with :class:`WorkloadError`, in a
-fraction of a second, a render that exceeds the term limit or the memory it would need.
+uses it as its own plan (steps, terms per chunk: :func:`chunk_pixels`, the pixels rendered:
+:func:`rendered_pixels`), and refuses with :class:`WorkloadError`, in a fraction of a second, a
+render that exceeds the term limit or the memory it would need.
 
 The term limit is ``max_terms`` (the CLI's ``-max_terms N``), else the environment variable
 ``NB_MAX_TERMS``, else :data:`DEFAULT_MAX_TERMS`; 0 means no limit.
@@ -15,10 +16,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nanobragg.errors import ConfigError, WorkloadError
+
+if TYPE_CHECKING:  # torch is imported on use: the CLI reads this module before it needs torch
+    import torch
 
 MAX_TERMS_ENV = "NB_MAX_TERMS"
 #: about an hour of a 2-core CPU (see TERMS_PER_SECOND); the 132-fold auto-oversampled
@@ -30,8 +35,20 @@ DEFAULT_MAX_TERMS = 10**11
 TERMS_PER_SECOND = {"cpu": 3.0e7, "cuda": 2.0e9}
 #: renders estimated to take longer than this get a one-line estimate before they start
 LONG_RENDER_S = 10.0
-#: peak bytes a chunk needs per term (nanobragg.simulator.CHUNK_BYTES_PER_TERM)
+#: peak bytes a chunk needs per term, with margin: measured 155-160 B at one term per pixel
+#: (float32 and float64; the per-pixel stage weighs most there), ~50 B at 200 terms per pixel
 BYTES_PER_TERM = 256
+#: terms ([P, T, Sub, Src, Phi, Mos] elements) per chunk on the CPU: larger chunks gain little
+#: (2^22: within 10 % of 2^20 across runs, for 1.5-1.7x the memory) and smaller ones pay
+#: per-chunk overhead (2^18: ~30 % slower). Override with the environment variable
+#: NB_CHUNK_ELEMENTS.
+DEFAULT_CHUNK_ELEMENTS = 1 << 20
+#: with the fused term stage a chunk counts each evaluation as at most this many terms (its
+#: memory follows the evaluations; heavy case: 2^18 evaluations per chunk instead of 2^14)
+FUSED_TERMS_PER_EVALUATION = 4
+#: on a GPU the chunk takes this share of the free device memory, up to MAX_CHUNK_ELEMENTS
+GPU_MEMORY_SHARE = 0.5
+MAX_CHUNK_ELEMENTS = 1 << 26
 #: bytes per rendered pixel outside the chunks (index tensors, values, image), per source
 #: (direction, wavelength and the printed table row) and per orientation (three 3x3 tables)
 BYTES_PER_PIXEL = 64
@@ -50,6 +67,16 @@ class Workload:
     phi_steps: int
     mosaic_domains: int
     oversample: int = 1
+
+    @classmethod
+    def of(cls, detector, mask: np.ndarray | None, sources: int, phi_steps: int,
+           mosaic_domains: int, oversample: int) -> Workload:
+        """The counts of a render on ``detector`` (a DetectorGeometry: its pixels inside the
+        ROI and ``mask``, its layers)."""
+        g = detector
+        return cls(pixels=rendered_pixel_count(g.fpixels, g.spixels, g.roi, mask),
+                   subpixels=oversample ** 2, layers=g.thicksteps, sources=sources,
+                   phi_steps=phi_steps, mosaic_domains=mosaic_domains, oversample=oversample)
 
     @property
     def steps(self) -> int:
@@ -86,6 +113,37 @@ class Workload:
             _count(self.mosaic_domains, "mosaic domain"),
         ]
         return " x ".join(parts) + f" = {self.terms:.3g} terms"
+
+
+def default_chunk_elements(device: torch.device | None = None) -> int:
+    """Terms per chunk: ``NB_CHUNK_ELEMENTS`` if set; on CUDA, sized from the free device
+    memory (large chunks keep a GPU busy); otherwise ``DEFAULT_CHUNK_ELEMENTS``."""
+    raw = os.environ.get("NB_CHUNK_ELEMENTS", "").strip()
+    if raw:
+        try:
+            return max(1, int(float(raw)))
+        except ValueError:
+            raise ConfigError(f"NB_CHUNK_ELEMENTS: not a number: {raw!r}") from None
+    if device is not None and device.type == "cuda":
+        import torch
+
+        free_bytes, _total = torch.cuda.mem_get_info(device)
+        fitting = int(free_bytes * GPU_MEMORY_SHARE) // BYTES_PER_TERM
+        return min(max(fitting, DEFAULT_CHUNK_ELEMENTS), MAX_CHUNK_ELEMENTS)
+    return DEFAULT_CHUNK_ELEMENTS
+
+
+def chunk_pixels(work: Workload, chunk_elements: int, orientations: int | None) -> int:
+    """Pixels per chunk: ``chunk_elements`` terms on the torch path. With the fused term stage
+    (``orientations``: its phi steps x mosaic domains; None on the torch path) a chunk keeps no
+    [K, N] tensor, so its memory follows the evaluations (pixel, layer, sub-pixel, source): it
+    counts each evaluation as at most FUSED_TERMS_PER_EVALUATION terms, which keeps the
+    per-pixel stage's ops long."""
+    per_pixel = work.per_pixel
+    if orientations is not None:
+        evaluations = max(1, per_pixel // orientations)
+        per_pixel = min(per_pixel, evaluations * FUSED_TERMS_PER_EVALUATION)
+    return max(1, chunk_elements // per_pixel)
 
 
 def _count(n: int, what: str) -> str:
@@ -176,3 +234,22 @@ def rendered_pixel_count(fpixels: int, spixels: int, roi: tuple[int, int, int, i
     if mask is None:
         return (x1 - x0 + 1) * (y1 - y0 + 1)
     return int(np.count_nonzero(np.asarray(mask)[y0:y1 + 1, x0:x1 + 1]))
+
+
+def rendered_pixels(fpixels: int, spixels: int, roi: tuple[int, int, int, int],
+                    mask: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(slow, fast) indices of the pixels :func:`rendered_pixel_count` counts, in memory order."""
+    import torch
+
+    x0, x1, y0, y1 = roi
+    slow = torch.arange(spixels)
+    fast = torch.arange(fpixels)
+    if mask is None:  # a rectangle, row by row
+        rows = slow[(slow >= y0) & (slow <= y1)]
+        cols = fast[(fast >= x0) & (fast <= x1)]
+        return rows.repeat_interleave(len(cols)), cols.repeat(len(rows))
+    keep = ((fast[None, :] >= x0) & (fast[None, :] <= x1)
+            & (slow[:, None] >= y0) & (slow[:, None] <= y1))
+    keep &= torch.as_tensor(mask.astype("int64") != 0)
+    s, f = torch.nonzero(keep, as_tuple=True)
+    return s, f

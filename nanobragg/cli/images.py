@@ -34,10 +34,11 @@ class DetectorImage:
     saturation: int | None
 
 
-def smv_header_values(report) -> SMVHeaderValues:
-    """The int image's SMV header values from a Simulator's report."""
-    return SMVHeaderValues.from_detector(report.detector, wavelength_m=report.wavelength,
-                                         phi0_rad=report.phi0, osc_rad=report.osc)
+def smv_header_values(sim) -> SMVHeaderValues:
+    """The int image's SMV header values from a Simulator's detector and report."""
+    r = sim.report
+    return SMVHeaderValues.from_detector(sim.detector, wavelength_m=r.wavelength,
+                                         phi0_rad=r.phi0, osc_rad=r.osc)
 
 
 def noise_of(image: np.ndarray, sim, seed: int, adc: float):
@@ -45,7 +46,7 @@ def noise_of(image: np.ndarray, sim, seed: int, adc: float):
     shared random state is copied, not advanced, so every frame starts from the same state."""
     from nanobragg.noise import noise_image
 
-    return noise_image(image, int(seed), adc, tuple(sim.report.roi),
+    return noise_image(image, int(seed), adc, tuple(sim.detector.roi),
                        rng=copy.deepcopy(sim.shared_rng))
 
 
@@ -65,19 +66,20 @@ def float_detector_image(image: np.ndarray) -> DetectorImage:
 
 
 def cbf_header(sim, image: DetectorImage) -> CBFHeader:
-    r = sim.report
+    g, r = sim.detector, sim.report
+    pixel = float(g.pixel_size)
     return CBFHeader(
-        pixel_size_m=r.pixel_size,
-        distance_m=r.distance,
+        pixel_size_m=pixel,
+        distance_m=float(g.distance),
         wavelength_A=r.wavelength * 1e10,
-        beam_x_px=r.fbeam / r.pixel_size,
-        beam_y_px=r.sbeam / r.pixel_size,
+        beam_x_px=float(g.fbeam) / pixel,
+        beam_y_px=float(g.sbeam) / pixel,
         start_angle_deg=math.degrees(r.phi0),
         angle_increment_deg=math.degrees(r.osc),
         exposure_time_s=float(sim.config.beam.exposure),
         count_cutoff=image.saturation if image.saturation is not None else UINT16_CUTOFF,
-        thickness_m=float(sim.geometry.thickness or 0.0),
-        two_theta_deg=math.degrees(r.twotheta),
+        thickness_m=float(g.thickness or 0.0),
+        two_theta_deg=math.degrees(float(g.twotheta)),
         image=image.description,
     )
 
@@ -87,18 +89,19 @@ def cbf_file_bytes(sim, image: DetectorImage, name: str = "image") -> bytes:
 
 
 def nxmx_geometry(sim) -> NXmxGeometry:
-    g, r = sim.geometry, sim.report
+    g, r = sim.detector, sim.report
+    pixel = float(g.pixel_size)
 
     def vec(t) -> tuple[float, float, float]:
         x, y, z = (float(c) for c in t.detach().to("cpu").tolist())
         return (x, y, z)
 
     return NXmxGeometry(
-        fpixels=r.fpixels, spixels=r.spixels, pixel_size_m=r.pixel_size,
+        fpixels=g.fpixels, spixels=g.spixels, pixel_size_m=pixel,
         fdet=vec(g.fdet), sdet=vec(g.sdet), odet=vec(g.odet), pix0_m=vec(g.pix0),
         beam=vec(g.beam), spindle=vec(sim.axes.spindle),
-        distance_m=r.distance, close_distance_m=r.close_distance,
-        beam_center_px=(r.fbeam / r.pixel_size, r.sbeam / r.pixel_size),
+        distance_m=float(g.distance), close_distance_m=float(g.close_distance),
+        beam_center_px=(float(g.fbeam) / pixel, float(g.sbeam) / pixel),
         wavelength_A=r.wavelength * 1e10, thickness_m=float(g.thickness or 0.0),
         exposure_s=float(sim.config.beam.exposure),
     )

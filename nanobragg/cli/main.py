@@ -146,15 +146,15 @@ def _require(module: str, flag: str) -> None:
         raise ConfigError(f"{flag} needs the Python package {module!r}") from None
 
 
-def check_trace_pixel(out: OutputOptions, report) -> None:
+def check_trace_pixel(out: OutputOptions, detector) -> None:
     """``-trace_pixel SLOW FAST`` must lie on the detector finally chosen."""
     if out.trace_pixel is None:
         return
     slow, fast = out.trace_pixel
-    if slow >= report.spixels or fast >= report.fpixels:
+    if slow >= detector.spixels or fast >= detector.fpixels:
         raise ConfigError(
-            f"-trace_pixel {slow} {fast}: outside the detector of {report.spixels} slow x "
-            f"{report.fpixels} fast pixels (indices start at 0)")
+            f"-trace_pixel {slow} {fast}: outside the detector of {detector.spixels} slow x "
+            f"{detector.fpixels} fast pixels (indices start at 0)")
 
 
 def announce_long_render(sim, warn: Callable[[str], None]) -> None:
@@ -194,8 +194,8 @@ def plan_outputs(
     image: np.ndarray, sim, parsed: ParsedArgs, cwd: Path, log: Callable[[str], None]
 ) -> OutputPlan:
     """Compute every output file's bytes and print C's output-phase lines in C's order."""
-    out, cfg, report = parsed.outputs, parsed.simulation, sim.report
-    roi = tuple(report.roi)
+    out, cfg, det = parsed.outputs, parsed.simulation, sim.detector
+    roi = tuple(det.roi)
     files: list[tuple[str, Path, bytes]] = []
     lines: list[str] = []
 
@@ -206,12 +206,12 @@ def plan_outputs(
     stats = image_stats(image, roi, cfg.detector.mask)
     say(f"writing {out.floatfile} as {image.size} 4-byte floats")
     files.append(("-floatfile", cwd / out.floatfile, float_image_bytes(image)))
-    fdet, sdet = max_position(stats, report.pixel_size, report.oversample)
+    fdet, sdet = max_position(stats, float(det.pixel_size), sim.report.oversample)
     say(stats.max_line(fdet, sdet))
     say(stats.mean_line())
     int_scale = intfile_scale(out.scale, stats.max_I)
     say(f"intfile_scale = {c_format_g(int_scale)}")
-    header = smv_header_values(report)
+    header = smv_header_values(sim)
     ints = int_image(image, int_scale, out.adc, roi)
     say(f"writing {out.intfile} as 2-byte integers")
     files.append(("-intfile", cwd / out.intfile, smv_bytes(header, ints)))
@@ -359,7 +359,7 @@ def run(argv: Sequence[str], cwd: Path, log: Callable[[str], None] = _print) -> 
             log(f"reading {name}")
     with flag_terms(parsed):
         sim = Simulator(config, cwd=cwd, log=log, max_terms=out.max_terms)
-    check_trace_pixel(out, sim.report)
+    check_trace_pixel(out, sim.detector)
     if out.progress:
         announce_long_render(sim, warn)
     for line in run_parameter_lines(parsed):

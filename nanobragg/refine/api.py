@@ -295,7 +295,8 @@ def _result(problem: Problem, outcome: optimise.Outcome, warnings: list[str]) ->
         starts = {n: img.model.start_value(n) for n in
                   ("cell_a", "cell_b", "cell_c", "cell_alpha", "cell_beta", "cell_gamma",
                    "misset_x", "misset_y", "misset_z") if _has(img.model, n)}
-        commands.append(refined_command(img.model.argv, starts, own, img.model.report.pivot))
+        pivot = img.model.detector.pivot.value
+        commands.append(refined_command(img.model.argv, starts, own, pivot))
     images = []
     for i in range(len(problem.images)):
         signal, background = problem.predict(outcome.x, i)

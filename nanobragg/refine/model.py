@@ -21,6 +21,7 @@ import torch
 from nanobragg.cli.args import parse_args
 from nanobragg.cli.terms import flag_terms
 from nanobragg.config import CrystalShape
+from nanobragg.geometry3d import value
 from nanobragg.refine.errors import RefineError
 from nanobragg.refine.parameters import IMAGE_LEVEL
 from nanobragg.simulator import Simulator
@@ -55,9 +56,9 @@ class ImageModel:
         # the automatic oversampling follows N, lambda and distance: freeze the starting
         # choice, or the model would jump whenever a refined value crossed a threshold
         config.sampling = dataclasses.replace(config.sampling, oversample=start.oversample)
-        self.report = start.report
-        self.shape = (self.report.spixels, self.report.fpixels)
-        self.terms_per_pixel = start.geometry.thicksteps * start.steps
+        self.report, self.detector = start.report, start.detector
+        self.shape = (self.detector.spixels, self.detector.fpixels)
+        self.terms_per_pixel = self.detector.thicksteps * start.steps
 
     # ------------------------------------------------------------------ starting values
     def start_value(self, name: str) -> float:
@@ -78,9 +79,9 @@ class ImageModel:
             return 0.0 if xtal.misset is None else math.degrees(float(xtal.misset[
                 _MISSET.index(name)]))
         if name == "distance":
-            return self.report.distance * 1e3
+            return value(self.detector.distance) * 1e3
         if name in ("beam_x", "beam_y"):
-            return getattr(self.report, name) * 1e3
+            return value(getattr(self.detector, name)) * 1e3
         if name in _DETECTOR_ANGLES:
             return math.degrees(float(getattr(det, name)))
         if name == "lambda":

@@ -19,8 +19,8 @@ import torch
 from nanobragg.refine.loss import Likelihood
 from nanobragg.refine.model import ImageModel, grid_from_amplitudes
 from nanobragg.refine.parameters import Parameter
-from nanobragg.simulator import default_chunk_elements
 from nanobragg.structure_factors import StructureFactorTable
+from nanobragg.workload import default_chunk_elements
 
 Tensor = torch.Tensor
 Pixels = tuple[Tensor, Tensor]

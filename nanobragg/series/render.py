@@ -77,7 +77,7 @@ class FrameModel:
 
     report: object
     config: SimulationConfig
-    geometry: object
+    detector: object
     shared_rng: object
 
 
@@ -103,7 +103,7 @@ class FrameRenderer:
         sim = self.sim
         sim.reconfigure(frame_config(self.job.config, frame))
         image = sim.run().detach().to("cpu").numpy().astype(np.float32, copy=False)
-        return image, FrameModel(sim.report, sim.config, sim.geometry,
+        return image, FrameModel(sim.report, sim.config, sim.detector,
                                  copy.deepcopy(sim.shared_rng))
 
     def encode(self, image: np.ndarray, model: FrameModel, frame: FrameSpec) -> FrameResult:
@@ -124,12 +124,12 @@ def encode_frame(image: np.ndarray, sim, job: SeriesJob, frame: FrameSpec
     elif job.fmt == "h5":
         held = float_detector_image(image)
     else:
-        roi = tuple(sim.report.roi)
+        roi = tuple(sim.detector.roi)
         stats = image_stats(image, roi, sim.config.detector.mask)
         scale = intfile_scale(job.scale, stats.max_I)
         held = int_detector_image(int_image(image, scale, job.adc, roi), scale, job.adc)
     if job.fmt == "smv":
-        header = smv_header_values(sim.report)
+        header = smv_header_values(sim)
         return smv_bytes(header.for_noise_image() if noise else header, held.pixels), held
     if job.fmt == "cbf":
         return cbf_file_bytes(sim, held, f"image_{frame.index + 1:05d}"), held

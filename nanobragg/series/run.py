@@ -16,6 +16,7 @@ from typing import TextIO
 
 import numpy as np
 
+from nanobragg.config import Pivot
 from nanobragg.console import Console
 from nanobragg.errors import NanoBraggError
 from nanobragg.series import SeriesError
@@ -65,14 +66,14 @@ def plan_frames(opts: SeriesOptions, sim) -> list[FrameSpec]:
     a = opts.args
     if opts.rotation:
         return rotation_frames(a.frames, a.phi0, a.osc, a.seed)
-    if a.beam_jitter is not None and sim.report.pivot != "beam":
+    if a.beam_jitter is not None and sim.detector.pivot is not Pivot.BEAM:
         raise SeriesError("--beam-jitter needs the beam pivot (the frame arguments pivot "
                           "about the sample)")
     dist = StillsDistributions(
         n_range=tuple(a.n_range) if a.n_range else None,
         mosaic_range=tuple(a.mosaic) if a.mosaic else None,
         fluence_sigma=a.fluence_sigma, beam_sigma_mm=a.beam_jitter)
-    beam_mm = (sim.report.beam_x * 1000.0, sim.report.beam_y * 1000.0)
+    beam_mm = (float(sim.detector.beam_x) * 1000.0, float(sim.detector.beam_y) * 1000.0)
     return still_frames(a.stills, a.seed, dist, beam_mm)
 
 
@@ -142,7 +143,7 @@ def _write_h5(h5, staged: list[Path], sim, frames: list[FrameSpec], job: SeriesJ
         image, saturation = "float image: photons/pixel, no noise", None
     dataset = create_nxmx(h5, nxmx_geometry(sim), NXmxScan(starts, osc), job.h5_dtype, image,
                           saturation, start_time)
-    shape = (r.spixels, r.fpixels)
+    shape = (sim.detector.spixels, sim.detector.fpixels)
     for i, path in enumerate(staged):
         dataset[i] = np.frombuffer(path.read_bytes(), dtype=job.h5_dtype).reshape(shape)
 

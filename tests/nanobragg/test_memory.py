@@ -47,11 +47,11 @@ def test_peak_memory_does_not_grow_with_the_number_of_chunks(tmp_path, fused):
 def test_gpu_chunk_is_sized_from_free_device_memory(monkeypatch, free_bytes, expected):
     import torch
 
-    from nanobragg import simulator
+    from nanobragg import workload
 
     monkeypatch.delenv("NB_CHUNK_ELEMENTS", raising=False)
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free_bytes, 80 << 30))
-    assert simulator.default_chunk_elements(torch.device("cuda")) == expected
-    assert simulator.default_chunk_elements(torch.device("cpu")) == 1 << 20
+    assert workload.default_chunk_elements(torch.device("cuda")) == expected
+    assert workload.default_chunk_elements(torch.device("cpu")) == 1 << 20
     monkeypatch.setenv("NB_CHUNK_ELEMENTS", "5000")
-    assert simulator.default_chunk_elements(torch.device("cuda")) == 5000
+    assert workload.default_chunk_elements(torch.device("cuda")) == 5000

@@ -36,7 +36,7 @@ GEOMETRIES = {
 
 def _geometry(extra: list[str], tmp_path: Path):
     cfg = parse_args([*BASE, *extra], cwd=tmp_path).simulation
-    return Simulator(cfg, cwd=tmp_path).geometry
+    return Simulator(cfg, cwd=tmp_path).detector
 
 
 def _bits(x: torch.Tensor) -> torch.Tensor:

@@ -100,7 +100,7 @@ def test_thickness_corrected_weights_each_layer(tmp_path):
     cfg = config_for("detector_thickness", tmp_path)
     quirky = render(cfg, tmp_path)
     corrected = render(config_for("detector_thickness", tmp_path, Quirks.corrected()), tmp_path)
-    geom = Simulator(cfg, cwd=tmp_path).geometry
+    geom = Simulator(cfg, cwd=tmp_path).detector
     assert geom.thicksteps == 3
     # capture fractions of the 3 layers at normal incidence (parallax = 1)
     mu, step = geom.mu, geom.thickstep
