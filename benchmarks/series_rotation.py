@@ -1,12 +1,14 @@
 """A rotation series of the memo geometry in one process against separate nanobragg runs.
 
     python benchmarks/series_rotation.py [--frames 90] [--processes 90] [--format smv|float]
-        [--json FILE]
+        [--rounds 3] [--json FILE]
 
-Measures, in one sitting on the same machine:
+Measures, in one sitting on the same machine, in ``--rounds`` rounds (medians reported, each
+ratio taken within its round):
 
-* ``warm_render_s``: one warm ``Simulator.run`` of a frame (median of repeats, in process);
-* ``warm_noise_s``: the noise image of that frame (C's sequential ran1/poidev, bit-exact);
+* ``warm_render_s``: one warm ``Simulator.run`` of a frame (in process, the mean over the
+  series' frames);
+* ``warm_noise_s``: the noise image of a frame (C's sequential ran1/poidev, bit-exact);
 * ``warm_frame_s``: one warm frame as the series makes it, one step after the other
   (reconfigure, run, noise image, file bytes: ``FrameRenderer.render``);
 * ``series_per_frame_s``: the series' own time per frame (one process, one Simulator; frame
@@ -47,10 +49,12 @@ MEMO = ["-cell", "100", "100", "100", "90", "90", "90", "-default_F", "300", "-N
 OSC = 0.1
 
 
-def warm_times(repeats: int, fmt: str) -> dict[str, float]:
-    """Medians over ``repeats`` frames of a warm Simulator (one frame rendered first):
+def warm_times(frames: int, fmt: str) -> dict[str, float]:
+    """Means over the series' own ``frames`` frames, by a warm Simulator (one render first):
     ``render`` (``Simulator.run`` after the frame's reconfigure), ``noise`` (the frame's
-    noise image), ``frame`` (``FrameRenderer.render``: reconfigure, run, noise, file bytes)."""
+    noise image), ``frame`` (``FrameRenderer.render``: reconfigure, run, noise, file bytes,
+    one after the other). The same frames as the series, since a frame's cost depends a
+    little on its orientation."""
     from nanobragg.cli.args import parse_args
     from nanobragg.cli.images import noise_of
     from nanobragg.series.plan import frame_config, rotation_frames
@@ -58,24 +62,24 @@ def warm_times(repeats: int, fmt: str) -> dict[str, float]:
 
     parsed = parse_args([*MEMO, "-phisteps", "1"], Path.cwd())
     parsed.simulation.seed = 1
-    frames = rotation_frames(repeats + 1, 0.0, OSC, 1)
+    specs = rotation_frames(frames, 0.0, OSC, 1)
     job = SeriesJob(parsed.simulation, fmt, True, 40.0, 0.0, str(Path.cwd()), None)
     renderer = FrameRenderer(job)
-    renderer.render(frames[0])
-    sim, times = renderer.sim, {"render": [], "noise": [], "frame": []}
-    for frame in frames[1:]:
+    renderer.render(specs[-1])  # torch's one-time warm-up
+    sim, times = renderer.sim, {"render": 0.0, "noise": 0.0, "frame": 0.0}
+    for frame in specs:
         sim.reconfigure(frame_config(job.config, frame))
         start = time.perf_counter()
         image = sim.run().numpy()
-        times["render"].append(time.perf_counter() - start)
+        times["render"] += time.perf_counter() - start
         start = time.perf_counter()
         noise_of(image, sim, frame.seed, 40.0)
-        times["noise"].append(time.perf_counter() - start)
-    for frame in frames[1:]:
-        start = time.perf_counter()
+        times["noise"] += time.perf_counter() - start
+    start = time.perf_counter()
+    for frame in specs:
         renderer.render(frame)
-        times["frame"].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+    times["frame"] = time.perf_counter() - start
+    return {name: total / frames for name, total in times.items()}
 
 
 def series_times(frames: int, out: Path, fmt: str) -> tuple[float, float]:
@@ -102,46 +106,56 @@ def processes_time(count: int, out: Path) -> float:
         return time.perf_counter() - start
 
 
+def one_round(args: argparse.Namespace, tmp: Path, n: int) -> dict[str, float]:
+    """Warm times, then the series of --frames and of twice as many, close together in time
+    (the host's load drifts; ratios are taken within a round)."""
+    warm = warm_times(args.frames, args.format)
+    # the frame file holds the render itself (float) or its noise image (smv), which C's
+    # sequential random numbers make on top of the render
+    warm_output = warm["render"] + (warm["noise"] if args.format == "smv" else 0.0)
+    whole, rendered = series_times(args.frames, tmp / f"series{n}", args.format)
+    # the marginal cost of a frame: a series twice as long, less the first (the start-up
+    # of torch's first render, once per process, cancels)
+    _, rendered_twice = series_times(2 * args.frames, tmp / f"twice{n}", args.format)
+    per_frame = rendered / args.frames
+    marginal = (rendered_twice - rendered) / args.frames
+    return {
+        "warm_render_s": warm["render"], "warm_noise_s": warm["noise"],
+        "warm_frame_s": warm["frame"], "series_per_frame_s": per_frame,
+        "series_whole_s": whole, "series_marginal_frame_s": marginal,
+        "per_frame_vs_warm_render": per_frame / warm["render"],
+        "per_frame_vs_warm_output": per_frame / warm_output,
+        "marginal_vs_warm_output": marginal / warm_output,
+        "per_frame_vs_warm_frame": per_frame / warm["frame"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--processes", type=int, default=90,
                         help="separate nanobragg runs to time (scaled to --frames)")
-    parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of warm times and series; the medians are reported")
     parser.add_argument("--format", default="smv", choices=("smv", "float"),
                         help="frame files: smv (the noise image, the default) or float (the "
                              "rendered image itself)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    warm = warm_times(args.repeats, args.format)
-    # the frame file holds the render itself (float) or its noise image (smv), which C's
-    # sequential random numbers make on top of the render
-    warm_output = warm["render"] + (warm["noise"] if args.format == "smv" else 0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "series"
-        whole, rendered = series_times(args.frames, out, args.format)
-        # the marginal cost of a frame: a series twice as long, less the first (the start-up
-        # of torch's first render, once per process, cancels)
-        _, rendered_twice = series_times(2 * args.frames, Path(tmp) / "twice", args.format)
+        rounds = [one_round(args, Path(tmp), n) for n in range(args.rounds)]
         count = min(args.processes, args.frames)
-        processes = processes_time(count, out)
-    per_frame = rendered / args.frames
-    marginal = (rendered_twice - rendered) / args.frames
+        processes = processes_time(count, Path(tmp) / "series0")
+    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     scaled = processes * args.frames / count
     result = {
         "frames": args.frames, "format": args.format,
-        "threads": os.environ.get("OMP_NUM_THREADS", "default"),
-        "warm_render_s": round(warm["render"], 4), "warm_noise_s": round(warm["noise"], 4),
-        "warm_frame_s": round(warm["frame"], 4),
-        "series_per_frame_s": round(per_frame, 4), "series_whole_s": round(whole, 2),
-        "series_marginal_frame_s": round(marginal, 4),
-        "per_frame_vs_warm_render": round(per_frame / warm["render"], 3),
-        "per_frame_vs_warm_output": round(per_frame / warm_output, 3),
-        "marginal_vs_warm_output": round(marginal / warm_output, 3),
-        "per_frame_vs_warm_frame": round(per_frame / warm["frame"], 3),
+        "threads": os.environ.get("OMP_NUM_THREADS", "default"), "rounds": args.rounds,
+        **{key: round(v, 4) for key, v in median.items()},
+        "per_round": {key: [round(r[key], 4) for r in rounds] for key in rounds[0]},
         "processes_timed": count, "processes_s": round(processes, 2),
         "processes_scaled_s": round(scaled, 2),
-        "speedup_vs_processes": round(scaled / whole, 1),
+        "speedup_vs_processes": round(scaled / median["series_whole_s"], 1),
     }
     text = json.dumps(result, indent=1)
     print(text)

@@ -7,7 +7,8 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# the stamp covers the C extensions' sources too: a changed loop is rebuilt, never left stale
+stamp=.venv/.installed-$(cat pyproject.toml nanobragg/*.c | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
     # torch is pinned to the CPU wheel available locally; the rest comes from PyPI.
     .venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
