@@ -71,6 +71,27 @@ def worker_threads(workers: int) -> int:
     return max(1, torch.get_num_threads() // workers)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """Workers fork from a server that has imported torch (:mod:`nanobragg.series.preload`)
+    where the platform has one, else they are spawned; never forked from this process, whose
+    torch may hold threads."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["nanobragg.series.preload"])
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the fork server now, so that its imports run while this process parses the frame
+    and builds its own Simulator (nothing to do where workers are spawned)."""
+    context = _worker_context()
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 class ProcessExecutor:
     """K worker processes (K ~ the number of cores) of cores/K torch threads each, started
     when the executor is made (their imports overlap the checks of frames already done); the
@@ -79,10 +100,13 @@ class ProcessExecutor:
     def __init__(self, job: SeriesJob, workers: int) -> None:
         self.workers = workers
         job.threads = worker_threads(workers)
-        context = multiprocessing.get_context("spawn")  # no fork of a threaded torch
+        context = _worker_context()
+        # the workers' lifeline (nanobragg.series.worker): this process holds the only
+        # write end, so it closes when this process ends, even by kill -9
+        lifeline, self._lifeline = context.Pipe(duplex=False)
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=context,
                                            initializer=worker.start,
-                                           initargs=(worker.job_bytes(job),))
+                                           initargs=(worker.job_bytes(job), lifeline))
         for _ in range(workers):  # the pool spawns a process per submit until it has K
             self.pool.submit(worker.ready)
 
@@ -93,6 +117,7 @@ class ProcessExecutor:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self._lifeline.close()
 
 
 def _windowed(frames: Iterable[FrameSpec], window: int, submit, wait_some

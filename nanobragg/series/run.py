@@ -93,6 +93,10 @@ def run(argv: Sequence[str], cwd: Path, stderr: TextIO | None = None) -> int:
     out = (cwd / opts.args.out).resolve()
     command = command_record(opts)
     check_out_dir(out, command, opts.args.overwrite)
+    if opts.args.workers is not None and opts.args.dask is None:
+        from nanobragg.series.executors import start_worker_server
+
+        start_worker_server()
     parsed = parse_frame_arguments(opts, cwd)
     from nanobragg.cli.terms import flag_terms
     from nanobragg.simulator import Simulator

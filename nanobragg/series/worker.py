@@ -5,12 +5,20 @@ launcher does (:mod:`nanobragg.cli.launch`: no garbage collection while a millio
 created, then ``gc.freeze``) and only once the pool has started it: the job arrives pickled
 once by the parent (:func:`job_bytes`), as the pool initializer's argument, and the worker
 builds its one :class:`~nanobragg.series.render.FrameRenderer` from it.
+
+A worker must not outlive its parent: after a ``kill -9`` of the series command nothing tells
+a pool worker to stop (its task queue has other holders), and it would sit there holding a
+Simulator. The parent keeps the only write end of a pipe, the *lifeline*; a worker thread
+blocks on the read end and ends the process when it reads end-of-file, i.e. when the parent has
+gone, however it went.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import pickle
+import threading
 
 _RENDERER = None
 
@@ -20,10 +28,15 @@ def job_bytes(job) -> bytes:
     return pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def start(payload: bytes) -> None:
-    """Pool initializer: import, unpickle the job, build the renderer (torch threads: the
-    job's ``threads``)."""
+def start(payload: bytes, lifeline) -> None:
+    """Pool initializer: watch the parent, import, unpickle the job, build the renderer
+    (torch threads: the job's ``threads``)."""
     global _RENDERER
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True,
+                     name="nanobragg-series-lifeline").start()
+    from nanobragg.allocator import retain_freed_memory
+
+    retain_freed_memory()  # this process is ours, as the nanobragg command's is
     gc.disable()
     try:
         from nanobragg.series.render import FrameRenderer
@@ -33,6 +46,16 @@ def start(payload: bytes) -> None:
         gc.enable()
     gc.freeze()
     _RENDERER = renderer
+
+
+def _exit_with_parent(lifeline) -> None:
+    """Block until the parent's end of the lifeline closes, then end this process at once."""
+    try:
+        while True:
+            lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
 
 
 def ready() -> int:
