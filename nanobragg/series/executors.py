@@ -93,9 +93,10 @@ def start_worker_server() -> None:
 
 
 class ProcessExecutor:
-    """K worker processes (K ~ the number of cores) of cores/K torch threads each, started
-    when the executor is made (their imports overlap the checks of frames already done); the
-    job is pickled once and sent once to each (:mod:`nanobragg.series.worker`)."""
+    """K worker processes (K ~ the number of cores) of cores/K torch threads each, forked
+    when the executor is made from the server :func:`start_worker_server` started (they
+    start with torch imported); the job is pickled once and sent once to each
+    (:mod:`nanobragg.series.worker`)."""
 
     def __init__(self, job: SeriesJob, workers: int) -> None:
         self.workers = workers

@@ -1,8 +1,9 @@
 """The process of a ``--workers`` pool: start-up and the one task it runs, per frame.
 
-Kept free of heavy imports, so that a worker imports torch and nanobragg the way the console
-launcher does (:mod:`nanobragg.cli.launch`: no garbage collection while a million objects are
-created, then ``gc.freeze``) and only once the pool has started it: the job arrives pickled
+Kept free of heavy imports (the parent imports it too). A worker forked from the fork server
+finds torch and nanobragg imported already (:mod:`nanobragg.series.preload`); a spawned one
+imports them the way the console launcher does (:mod:`nanobragg.cli.launch`: no garbage
+collection while a million objects are created, then ``gc.freeze``). The job arrives pickled
 once by the parent (:func:`job_bytes`), as the pool initializer's argument, and the worker
 builds its one :class:`~nanobragg.series.render.FrameRenderer` from it.
 
