@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = p.add_argument_group("execution (default: this process, one Simulator)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, metavar="K",
-                       help="K local worker processes of one thread each")
+                       help="K local worker processes sharing the cores (torch threads / K each)")
     where.add_argument("--dask", metavar="ADDRESS|local[:K]",
                        help="a Dask scheduler, or a LocalCluster of K workers started here")
     return p
