@@ -3,6 +3,7 @@ real benchmarks/series_kill.py (a few kills here; the script's default is 20).""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -33,40 +34,34 @@ def test_kill_nine_then_rerun_gives_the_uninterrupted_series(tmp_path):
         [f"frame_{i:05d}.img" for i in range(1, 5)] + ["manifest.jsonl", "series.json"])
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Pids of the processes whose environment holds ``marker`` (Linux /proc)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                environ = open(f"/proc/{entry}/environ", "rb").read()
-            except OSError:  # gone meanwhile, or not ours
-                continue
-            if marker.encode() in environ:
-                pids.append(int(entry))
-    return pids
+def _kill_script():
+    """benchmarks/series_kill.py as a module: its /proc search is the one both use."""
+    spec = importlib.util.spec_from_file_location("series_kill",
+                                                  REPO / "benchmarks" / "series_kill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the workers through /proc (Linux)")
 def test_kill_nine_of_the_command_ends_its_workers(tmp_path):
     """A worker pool must not outlive a killed series: the workers follow their parent out."""
-    marker = f"NB_SERIES_TEST_MARK={uuid.uuid4().hex}"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", marker.split("=")[0]: marker.split("=")[1]}
+    script, mark = _kill_script(), uuid.uuid4().hex
+    env = {**os.environ, "OMP_NUM_THREADS": "1", script.MARKER: mark}
     command = [sys.executable, "-m", "nanobragg.series", "--frames", "400", "--osc", "0.1",
                "--format", "float", "--workers", "2", "--quiet", "--out", "out", "--", *SMALL,
                "-detpixels", "256", "-oversample", "2"]
     series = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
-    manifest = tmp_path / "out" / "manifest.jsonl"
-    deadline = time.monotonic() + 120
-    while not (manifest.exists() and manifest.read_text().count("\n") >= 2):
-        assert series.poll() is None and time.monotonic() < deadline, "no frame came"
-        time.sleep(0.05)
-    workers = [pid for pid in _processes_with(marker) if pid != series.pid]
-    assert len(workers) >= 2  # the two workers (and the fork server) were running
-    series.kill()
-    series.wait()
-    deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _processes_with(marker) == []
+    try:
+        manifest = tmp_path / "out" / "manifest.jsonl"
+        deadline = time.monotonic() + 120
+        while not (manifest.exists() and manifest.read_text().count("\n") >= 2):
+            assert series.poll() is None and time.monotonic() < deadline, "no frame came"
+            time.sleep(0.05)
+        # the command, the fork server and the two workers (and the resource tracker)
+        assert script.processes_marked(mark) >= 4
+    finally:
+        series.kill()
+        series.wait()
+    assert script.orphans_after(mark) == 0
